@@ -1,0 +1,284 @@
+// The blocked GEMM driver: Goto/BLIS loop nest around a register-blocked micro-kernel.
+//
+//   for pc in K step KC                      (one packed depth block)
+//     for ic in M step MC                    pack A[ic:+MC, pc:+KC] into MR-row panels   (L3)
+//       for jc in N step NC * threads        pack B[pc:+KC, jc:+NC*t] into NR-col panels (L2)
+//         barrier
+//         for ir over this thread's A panels        A micro-panel stays in L1
+//           for jr over this thread's B panels      B micro-panels stream from L2
+//             micro-kernel(MR x NR tile)
+//         barrier
+//
+// One OpenMP team does every block; threads split the tile grid along N (each thread packs the B
+// panels it then uses, so they land in its own L2) or, when N has too few panels, along M.
+//
+// Narrow outputs (n much smaller than a multiple of NR while m fits the vector width better, e.g.
+// m=512, n=49) are computed in the swapped orientation, C^T = op(B)^T op(A)^T, into scratch that is
+// then transposed into C with alpha, beta and the epilogue, so the vector lanes are not wasted on
+// padding.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "kernels/gemm.h"
+#include "kernels/gemm_pack.h"
+#include "kernels/gemm_ukernel.h"
+#include "runtime/error.h"
+#include "runtime/threads.h"
+#include "runtime/workspace.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace convkit {
+namespace {
+
+inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+inline size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+inline size_t ceil_div(size_t v, size_t m) { return (v + m - 1) / m; }
+
+const GemmUkernel& ukernel_for(Isa isa) {
+  switch (isa) {
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+    case Isa::kAvx512: return gemm_ukernel_avx512();
+    case Isa::kAvx2: return gemm_ukernel_avx2();
+#endif
+    default: return gemm_ukernel_scalar();
+  }
+}
+
+struct CoreArgs {
+  StridedView a;  // ms x k, broadcast side
+  StridedView b;  // k x nv, vector side
+  size_t ms, nv, k;
+  float alpha, beta;
+  float* c;
+  size_t ldc;
+  const float* bias_row;  // ms floats or null
+  const float* bias_col;  // nv floats or null
+  bool relu;
+};
+
+// Work below this many flops per thread runs on fewer threads: a fork/join costs a few microseconds.
+constexpr double kDefaultMinFlopsPerThread = 2.0e6;
+double g_min_flops_per_thread = kDefaultMinFlopsPerThread;
+GemmBlocking g_blocking;
+
+int pick_threads(int requested, size_t ms, size_t nv, size_t k, const GemmUkernel& uk) {
+  if (requested <= 1) return 1;
+  const double flops = 2.0 * static_cast<double>(ms) * static_cast<double>(nv) * static_cast<double>(k);
+  int t = requested;
+  if (g_min_flops_per_thread > 0.0) {
+    const double by_work = flops / g_min_flops_per_thread;
+    if (by_work < t) t = by_work < 1.0 ? 1 : static_cast<int>(by_work);
+  }
+  const size_t tiles = ceil_div(ms, uk.mr) * ceil_div(nv, uk.nr);
+  if (tiles < static_cast<size_t>(t)) t = static_cast<int>(tiles);
+  return t < 1 ? 1 : t;
+}
+
+void gemm_core(const GemmUkernel& uk, int threads, const CoreArgs& g) {
+  const size_t MR = uk.mr, NR = uk.nr;
+  const size_t KC = min_sz(g_blocking.kc != 0 ? g_blocking.kc : uk.kc, g.k);
+  const size_t MC = min_sz(round_up(g_blocking.mc != 0 ? g_blocking.mc : uk.mc, MR), round_up(g.ms, MR));
+  const size_t NC = round_up(g_blocking.nc != 0 ? g_blocking.nc : uk.nc, NR);
+  const int T = pick_threads(threads, g.ms, g.nv, g.k, uk);
+  const size_t NCT = min_sz(NC * static_cast<size_t>(T), round_up(g.nv, NR));
+
+  float* pack_a = workspace_floats(WorkspaceSlot::kGemmPackA, MC * KC);
+  float* pack_b = workspace_floats(WorkspaceSlot::kGemmPackB, NCT * KC);
+
+  auto body = [&](int tid, int nth) {
+    for (size_t pc = 0; pc < g.k; pc += KC) {
+      const size_t kc = min_sz(KC, g.k - pc);
+      const bool first = pc == 0;
+      const bool last = pc + kc == g.k;
+      GemmTileArgs tile;
+      tile.alpha = g.alpha;
+      tile.beta = first ? g.beta : 1.0f;
+      tile.relu = last && g.relu;
+      for (size_t ic = 0; ic < g.ms; ic += MC) {
+        const size_t mc = min_sz(MC, g.ms - ic);
+        const size_t a_panels = ceil_div(mc, MR);
+        {  // this thread's share of the A panels
+          const size_t p0 = a_panels * tid / nth, p1 = a_panels * (tid + 1) / nth;
+          if (p1 > p0) {
+            const size_t rows = min_sz(mc, p1 * MR) - p0 * MR;
+            if (uk.pack_a != nullptr) {
+              uk.pack_a(g.a, ic + p0 * MR, rows, pc, kc, pack_a + p0 * MR * kc);
+            } else {
+              pack_a_panels(g.a, ic + p0 * MR, rows, pc, kc, MR, pack_a + p0 * MR * kc);
+            }
+          }
+        }
+        for (size_t jc = 0; jc < g.nv; jc += NCT) {
+          const size_t nc = min_sz(NCT, g.nv - jc);
+          const size_t b_panels = ceil_div(nc, NR);
+          const bool split_n = b_panels >= static_cast<size_t>(nth);
+          size_t bj0 = 0, bj1 = b_panels, ai0 = 0, ai1 = a_panels;
+          if (split_n) {
+            bj0 = b_panels * tid / nth;
+            bj1 = b_panels * (tid + 1) / nth;
+          } else {
+            ai0 = a_panels * tid / nth;
+            ai1 = a_panels * (tid + 1) / nth;
+          }
+          {  // pack B: the panels this thread computes on (split_n), or an even share
+            const size_t q0 = split_n ? bj0 : b_panels * tid / nth;
+            const size_t q1 = split_n ? bj1 : b_panels * (tid + 1) / nth;
+            if (q1 > q0) {
+              const size_t cols = min_sz(nc, q1 * NR) - q0 * NR;
+              if (uk.pack_b != nullptr) {
+                uk.pack_b(g.b, pc, kc, jc + q0 * NR, cols, pack_b + q0 * NR * kc);
+              } else {
+                pack_b_panels(g.b, pc, kc, jc + q0 * NR, cols, NR, pack_b + q0 * NR * kc);
+              }
+            }
+          }
+          if (nth > 1) {
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
+          }
+          for (size_t ir = ai0; ir < ai1; ++ir) {
+            const size_t row = ic + ir * MR;
+            const size_t mr = min_sz(MR, g.ms - row);
+            const float* ap = pack_a + ir * MR * kc;
+            tile.bias_row = last && g.bias_row != nullptr ? g.bias_row + row : nullptr;
+            for (size_t jr = bj0; jr < bj1; ++jr) {
+              const size_t col = jc + jr * NR;
+              const size_t nr = min_sz(NR, g.nv - col);
+              tile.bias_col = last && g.bias_col != nullptr ? g.bias_col + col : nullptr;
+              uk.fn(mr, nr, kc, ap, pack_b + jr * NR * kc, g.c + row * g.ldc + col, g.ldc, tile);
+            }
+          }
+          if (nth > 1) {
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
+          }
+        }
+      }
+    }
+  };
+
+#if defined(_OPENMP)
+  if (T > 1) {
+#pragma omp parallel num_threads(T)
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#endif
+  body(0, 1);
+}
+
+// C = act(alpha * C + beta * C_old + bias) without a product: alpha == 0 or k == 0.
+void scale_only(const GemmShape& s, float beta, float* c, const GemmEpilogue& ep) {
+  for (size_t i = 0; i < s.m; ++i) {
+    float* row = c + i * s.ldc;
+    for (size_t j = 0; j < s.n; ++j) {
+      float v = beta != 0.0f ? beta * row[j] : 0.0f;
+      if (ep.bias_mode == BiasMode::kPerRow) v += ep.bias[i];
+      if (ep.bias_mode == BiasMode::kPerCol) v += ep.bias[j];
+      if (ep.activation == Activation::kRelu && !(v > 0.0f) && v == v) v = 0.0f;
+      row[j] = v;
+    }
+  }
+}
+
+// Fraction of vector lanes doing useful work when `v` columns are tiled by `nr`.
+double lane_efficiency(size_t v, size_t nr) { return static_cast<double>(v) / static_cast<double>(round_up(v, nr)); }
+
+// Rows of m computed per swapped chunk: bounds the transpose scratch.
+constexpr size_t kSwapChunk = 4096;
+
+}  // namespace
+
+void validate_gemm(const GemmShape& s, const GemmEpilogue& ep) {
+  const size_t a_cols = s.trans_a == Trans::kNo ? s.k : s.m;
+  const size_t a_rows = s.trans_a == Trans::kNo ? s.m : s.k;
+  const size_t b_cols = s.trans_b == Trans::kNo ? s.n : s.k;
+  const size_t b_rows = s.trans_b == Trans::kNo ? s.k : s.n;
+  auto bad_ld = [](const char* name, size_t ld, size_t cols) {
+    throw Error(ErrorCode::kArgument, std::string("gemm: ") + name + " = " + std::to_string(ld) +
+                                          " is smaller than the row length " + std::to_string(cols));
+  };
+  if (a_rows > 0 && a_cols > 0 && s.lda < a_cols) bad_ld("lda", s.lda, a_cols);
+  if (b_rows > 0 && b_cols > 0 && s.ldb < b_cols) bad_ld("ldb", s.ldb, b_cols);
+  if (s.m > 0 && s.n > 0 && s.ldc < s.n) bad_ld("ldc", s.ldc, s.n);
+  if (ep.bias_mode != BiasMode::kNone && ep.bias == nullptr) {
+    throw Error(ErrorCode::kArgument, "gemm: bias mode set without a bias");
+  }
+}
+
+void gemm_set_blocking_for_testing(const GemmBlocking& blocking) { g_blocking = blocking; }
+void gemm_set_parallel_threshold_for_testing(double min_flops_per_thread) {
+  g_min_flops_per_thread = min_flops_per_thread;
+}
+void gemm_reset_tuning_for_testing() {
+  g_blocking = GemmBlocking{};
+  g_min_flops_per_thread = kDefaultMinFlopsPerThread;
+}
+
+const char* gemm_ukernel_name(Isa isa) { return ukernel_for(isa).name; }
+
+void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, const float* a, const float* b,
+                       float beta, float* c, const GemmEpilogue& ep) {
+  validate_gemm(s, ep);
+  require_isa(isa);
+  if (s.m == 0 || s.n == 0) return;
+  if (s.k == 0 || alpha == 0.0f) {
+    scale_only(s, beta, c, ep);
+    return;
+  }
+  const GemmUkernel& uk = ukernel_for(isa);
+  const StridedView va = s.trans_a == Trans::kNo
+                             ? StridedView{a, static_cast<ptrdiff_t>(s.lda), 1}
+                             : StridedView{a, 1, static_cast<ptrdiff_t>(s.lda)};  // op(A): m x k
+  const StridedView vb = s.trans_b == Trans::kNo
+                             ? StridedView{b, static_cast<ptrdiff_t>(s.ldb), 1}
+                             : StridedView{b, 1, static_cast<ptrdiff_t>(s.ldb)};  // op(B): k x n
+  const bool relu = ep.activation == Activation::kRelu;
+  const float* bias_row = ep.bias_mode == BiasMode::kPerRow ? ep.bias : nullptr;
+  const float* bias_col = ep.bias_mode == BiasMode::kPerCol ? ep.bias : nullptr;
+
+  const bool swap = s.k >= 32 && s.m >= uk.nr &&
+                    lane_efficiency(s.m, uk.nr) > 1.05 * lane_efficiency(s.n, uk.nr);
+  if (!swap) {
+    gemm_core(uk, threads, CoreArgs{va, vb, s.m, s.n, s.k, alpha, beta, c, s.ldc, bias_row, bias_col, relu});
+    return;
+  }
+  // Swapped: T (n x mc) = op(B)^T (n x k) * op(A)^T (k x mc), then C[i][j] <- T[j][i].
+  const StridedView vbt{vb.p, vb.cs, vb.rs};
+  for (size_t i0 = 0; i0 < s.m; i0 += kSwapChunk) {
+    const size_t mc = min_sz(kSwapChunk, s.m - i0);
+    float* t = workspace_floats(WorkspaceSlot::kGemmTranspose, s.n * mc);
+    const StridedView vat{va.p + static_cast<ptrdiff_t>(i0) * va.rs, va.cs, va.rs};
+    gemm_core(uk, threads, CoreArgs{vbt, vat, s.n, mc, s.k, 1.0f, 0.0f, t, mc, nullptr, nullptr, false});
+    constexpr size_t kBlock = 32;
+    for (size_t ib = 0; ib < mc; ib += kBlock) {
+      for (size_t jb = 0; jb < s.n; jb += kBlock) {
+        for (size_t i = ib; i < min_sz(ib + kBlock, mc); ++i) {
+          float* crow = c + (i0 + i) * s.ldc;
+          const float br = bias_row != nullptr ? bias_row[i0 + i] : 0.0f;
+          for (size_t j = jb; j < min_sz(jb + kBlock, s.n); ++j) {
+            float v = alpha * t[j * mc + i];
+            if (beta != 0.0f) v += beta * crow[j];
+            v += br;
+            if (bias_col != nullptr) v += bias_col[j];
+            if (relu && !(v > 0.0f) && v == v) v = 0.0f;
+            crow[j] = v;
+          }
+        }
+      }
+    }
+  }
+}
+
+void compute_gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
+                  const GemmEpilogue& ep) {
+  compute_gemm_with(active_isa(), num_threads(), s, alpha, a, b, beta, c, ep);
+}
+
+}  // namespace convkit

@@ -1,0 +1,56 @@
+// The contract between the GEMM driver (gemm_driver.cc, portable) and the register-blocked
+// micro-kernels (one file per instruction set, each compiled with its own flags).
+//
+// A micro-kernel computes one tile of at most MR x NR outputs:
+//   acc[r][j] = sum_p a_packed[p * MR + r] * b_packed[p * NR + j]      (r < MR, j < NR, p < kc)
+// and updates c (row stride ldc) on the first `mr` rows and `nr` columns only:
+//   c[r][j] = alpha * acc[r][j] + (beta == 0 ? 0 : beta * c[r][j])
+//   then, when tile.bias_row / tile.bias_col is set, + bias_row[r] / + bias_col[j]
+//   then, when tile.relu, max(0, .)
+// Panels are zero-padded to MR rows / NR columns by the packing routines, so the kernel may
+// always read full panels. Preconditions: 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1,
+// a_packed and b_packed 64-byte aligned.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/gemm_pack.h"
+
+namespace convkit {
+
+struct GemmTileArgs {
+  float alpha = 1.0f;
+  float beta = 0.0f;                 // 0: do not read c
+  const float* bias_row = nullptr;   // mr floats, one per tile row
+  const float* bias_col = nullptr;   // nr floats, one per tile column
+  bool relu = false;
+};
+
+using GemmUkernelFn = void (*)(size_t mr, size_t nr, size_t kc, const float* a_packed, const float* b_packed,
+                               float* c, size_t ldc, const GemmTileArgs& tile);
+
+// Packing routines with the kernel's mr / nr fixed (see gemm_pack.h for the layout). Each path may
+// supply SIMD versions of the transposing cases; the portable ones are always correct.
+using GemmPackAFn = void (*)(StridedView a, size_t row0, size_t rows, size_t k0, size_t kc, float* dst);
+using GemmPackBFn = void (*)(StridedView b, size_t k0, size_t kc, size_t col0, size_t cols, float* dst);
+
+struct GemmUkernel {
+  const char* name;
+  size_t mr;     // rows of the register tile (broadcast side)
+  size_t nr;     // columns of the register tile (vector side)
+  size_t kc;     // depth of one packed block (a_panel in L1)
+  size_t mc;     // rows of the packed A block (L3)
+  size_t nc;     // columns of the packed B block per thread (L2)
+  GemmUkernelFn fn;
+  GemmPackAFn pack_a;  // null: pack_a_panels(..., mr, ...)
+  GemmPackBFn pack_b;  // null: pack_b_panels(..., nr, ...)
+};
+
+// Defined in gemm_ukernel_scalar.cc (portable C++), gemm_ukernel_avx2.cc and gemm_ukernel_avx512.cc.
+const GemmUkernel& gemm_ukernel_scalar();
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+const GemmUkernel& gemm_ukernel_avx2();
+const GemmUkernel& gemm_ukernel_avx512();
+#endif
+
+}  // namespace convkit

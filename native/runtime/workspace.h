@@ -1,0 +1,22 @@
+// Per-thread scratch memory for kernels: 64-byte aligned float buffers that grow to the largest
+// size asked for and are reused by later calls on the same thread, so a hot loop of kernel calls
+// does not allocate (or page-fault) on every call. Each Node worker thread has its own.
+#pragma once
+
+#include <cstddef>
+
+namespace convkit {
+
+enum class WorkspaceSlot { kGemmPackA = 0, kGemmPackB = 1, kGemmTranspose = 2, kCount = 3 };
+
+// At least `count` floats, 64-byte aligned, valid until the next call with the same slot on this
+// thread. Contents are unspecified. Throws Error(kOutOfMemory) when the allocation fails.
+float* workspace_floats(WorkspaceSlot slot, size_t count);
+
+// Bytes currently held by this thread's workspace.
+size_t workspace_bytes();
+
+// Frees this thread's workspace.
+void workspace_release();
+
+}  // namespace convkit
