@@ -1,0 +1,10 @@
+/**
+ * convkit: a deep-learning runtime for Node.js. This is the package root; everything public is
+ * exported from here.
+ */
+export * from './errors.js';
+export * from './runtime.js';
+export { gemm, type GemmOptions } from './ops/gemm.js';
+export * from './tensor/index.js';
+
+export { version } from './version.js';

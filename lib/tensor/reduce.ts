@@ -1,0 +1,164 @@
+/**
+ * Reductions: `sum`, `mean` and `max` (values only, like `torch.amax`) over all elements, one axis
+ * or several, with PyTorch's `keepdim`.
+ *
+ * The input is read once, in memory order. Adjacent dimensions that are both reduced or both kept
+ * are merged, so the inner loop is either a run summed into one output slot or a run added into a
+ * row of outputs. Sums accumulate in float64 and round once to float32, which is at least as
+ * accurate as PyTorch's float32 pairwise sums.
+ */
+import { ShapeError, invalidArgument } from '../errors.js';
+import { allocate, formatShape, normalizeAxes, shapeSize, stridesOf } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** One axis or a list of distinct axes; negative axes count from the end. */
+export type Axis = number | readonly number[];
+
+export interface ReduceOptions {
+  /** Keep each reduced dimension as size 1 (default false). */
+  keepdim?: boolean;
+}
+
+type Kind = 'sum' | 'mean' | 'max';
+
+function reduce(kind: Kind, x: unknown, axis: unknown, options: unknown): Tensor {
+  if (!(x instanceof Tensor)) throw invalidArgument(`the input of ${kind}()`, 'a Tensor', x);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw invalidArgument(`the options of ${kind}()`, 'an object such as { keepdim: true }', options);
+  }
+  const keepdim = (options as ReduceOptions | undefined)?.keepdim ?? false;
+  if (typeof keepdim !== 'boolean') throw invalidArgument(`keepdim of ${kind}()`, 'a boolean', keepdim);
+  const shape = x.shape;
+  const rank = shape.length;
+  const reduced = new Array<boolean>(rank).fill(axis === undefined || axis === null);
+  if (axis !== undefined && axis !== null) {
+    // A 0-d tensor accepts axis 0 / -1 (PyTorch); there is nothing to reduce over.
+    for (const a of normalizeAxes(axis, rank, kind)) if (a < rank) reduced[a] = true;
+  }
+  const keptShape = shape.map((d, i) => (reduced[i] ? 1 : d));
+  const outShape = keepdim ? keptShape : shape.filter((_, i) => !reduced[i]);
+  const count = shape.reduce((n, d, i) => (reduced[i] ? n * d : n), 1);
+  if (kind === 'max') {
+    const empty = shape.findIndex((d, i) => reduced[i] && d === 0);
+    if (empty >= 0) {
+      throw new ShapeError(
+        axis === undefined || axis === null
+          ? `max: cannot take the max of an empty tensor (shape ${formatShape(shape)})`
+          : `max: cannot reduce over dimension ${empty} of size 0 (shape ${formatShape(shape)})`,
+      );
+    }
+  }
+  const outSize = shapeSize(outShape);
+  const out = allocate(outSize, kind);
+  if (outSize === 0) return new Tensor(out, outShape);
+  const data = x.data;
+
+  if (outSize === 1) {
+    // Everything reduces into one value: one loop.
+    if (kind === 'max') {
+      let m = -Infinity;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i] as number;
+        if (v > m || v !== v) m = v;
+        if (m !== m) break;
+      }
+      out[0] = m;
+    } else {
+      let s = 0;
+      for (let i = 0; i < data.length; i++) s += data[i] as number;
+      out[0] = kind === 'mean' ? s / count : s;
+    }
+    return new Tensor(out, outShape);
+  }
+
+  // Merge neighbours with the same role, drop size-1 dimensions.
+  const outStrides = stridesOf(keptShape);
+  const dims: number[] = [];
+  const red: boolean[] = [];
+  const ostr: number[] = [];
+  for (let d = 0; d < rank; d++) {
+    const n = shape[d] as number;
+    if (n === 1) continue;
+    const r = reduced[d] as boolean;
+    const s = r ? 0 : (outStrides[d] as number);
+    const last = dims.length - 1;
+    if (last >= 0 && red[last] === r) {
+      dims[last] = (dims[last] as number) * n;
+      ostr[last] = s;
+    } else {
+      dims.push(n);
+      red.push(r);
+      ostr.push(s);
+    }
+  }
+  const inner = dims.length - 1;
+  const n = dims[inner] as number;
+  const innerReduced = red[inner] as boolean;
+  const acc = kind === 'max' ? out.fill(-Infinity) : new Float64Array(outSize);
+  const counter = new Array<number>(inner).fill(0);
+  let o = 0;
+  for (let i = 0; i < data.length; i += n) {
+    if (kind === 'max') {
+      if (innerReduced) {
+        let m = acc[o] as number;
+        for (let j = 0; j < n; j++) {
+          const v = data[i + j] as number;
+          if (v > m || v !== v) m = v;
+        }
+        acc[o] = m;
+      } else {
+        for (let j = 0; j < n; j++) {
+          const v = data[i + j] as number;
+          const m = acc[o + j] as number;
+          if (v > m || v !== v) acc[o + j] = v;
+        }
+      }
+    } else if (innerReduced) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += data[i + j] as number;
+      acc[o] = (acc[o] as number) + s;
+    } else {
+      for (let j = 0; j < n; j++) acc[o + j] = (acc[o + j] as number) + (data[i + j] as number);
+    }
+    for (let d = inner - 1; d >= 0; d--) {
+      const c = (counter[d] as number) + 1;
+      if (c < (dims[d] as number)) {
+        counter[d] = c;
+        o += ostr[d] as number;
+        break;
+      }
+      counter[d] = 0;
+      o -= (c - 1) * (ostr[d] as number);
+    }
+  }
+  if (kind !== 'max') {
+    for (let i = 0; i < outSize; i++) out[i] = kind === 'mean' ? (acc[i] as number) / count : (acc[i] as number);
+  }
+  return new Tensor(out, outShape);
+}
+
+/**
+ * Sum of the elements: over all of them (`axis` omitted or null) or over the given axes.
+ * With `keepdim`, reduced dimensions stay as size 1. The sum of no elements is 0.
+ *
+ * Differs from PyTorch: an empty axis list `[]` reduces over no axes (NumPy's meaning), where
+ * `torch.sum(x, dim=[])` reduces over all of them.
+ * @throws ShapeError for an axis out of range or repeated.
+ */
+export function sum(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
+  return reduce('sum', x, axis, options);
+}
+
+/** Arithmetic mean over all elements or over the given axes; the mean of no elements is NaN. See {@link sum}. */
+export function mean(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
+  return reduce('mean', x, axis, options);
+}
+
+/**
+ * Largest value over all elements or over the given axes (values only, like `torch.amax`).
+ * NaN propagates: a slice containing NaN has max NaN. See {@link sum} for `axis` and `keepdim`.
+ * @throws ShapeError when a reduced dimension has size 0 (the max of nothing is undefined).
+ */
+export function max(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
+  return reduce('max', x, axis, options);
+}
