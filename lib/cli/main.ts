@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The `convkit` command. Each subcommand lives in its own module; this file only wires the
+ * arguments. Bad arguments exit non-zero with a one-line reason; `--help` works on each command.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ArgumentError, ConvkitError } from '../errors.js';
+import { version } from '../version.js';
+import { BENCH_SUITES, runBench } from './bench.js';
+import { formatInfo, infoReport } from './info.js';
+
+function threadList(value: string): number[] {
+  const list = value.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((t) => !Number.isInteger(t) || t < 1 || t > 1024)) {
+    throw new InvalidArgumentError(`expected a comma-separated list of thread counts such as 1,2; received '${value}'`);
+  }
+  return list;
+}
+
+const program = new Command();
+program
+  .name('convkit')
+  .description('Deep-learning runtime for Node.js: fast CPU kernels, tensors, training and inference.')
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program
+  .command('info')
+  .description('print the version, instruction-set path, threads and OpenMP status')
+  .option('--json', 'print JSON for scripts')
+  .action((opts: { json?: boolean }) => {
+    const r = infoReport();
+    console.log(opts.json === true ? JSON.stringify(r, null, 2) : formatInfo(r));
+  });
+
+program
+  .command('bench')
+  .description(`measure kernels against peers in the same run (suites: ${BENCH_SUITES.join(', ')})`)
+  .argument('[suites...]', 'suites to run', ['gemm'])
+  .option('--threads <list>', 'thread counts to measure', threadList, [1, 2])
+  .option('--quick', 'shorter timing (0.1 s per row instead of 0.5 s)')
+  .option('--no-peers', 'skip the peers (numpy/OpenBLAS, PyTorch)')
+  .option('--json', 'print the report as JSON')
+  .option('--out <file>', 'also write the JSON report to a file')
+  .action((suites: string[], opts: { threads: number[]; quick?: boolean; peers: boolean; json?: boolean; out?: string }) => {
+    const unknown = suites.filter((s) => !BENCH_SUITES.includes(s));
+    if (unknown.length > 0) {
+      throw new ArgumentError(`unknown bench suite '${unknown[0]}' (available: ${BENCH_SUITES.join(', ')})`);
+    }
+    const report = runBench(suites, {
+      threads: opts.threads,
+      minSeconds: opts.quick === true ? 0.1 : 0.5,
+      peers: opts.peers,
+      json: opts.json === true,
+    });
+    if (opts.out !== undefined) writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConvkitError) {
+    console.error(`convkit: ${err.message}`);
+    process.exitCode = 1;
+  } else if (err instanceof CommanderError) {
+    // --help and --version exit 0; usage errors were already printed by commander.
+    process.exitCode = err.exitCode;
+  } else {
+    throw err;
+  }
+}

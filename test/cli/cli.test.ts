@@ -1,0 +1,76 @@
+// The `convkit` command, run as a user runs it (node dist/cli/main.js, compiled by npm test).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../../lib/native.js';
+
+const cli = join(packageRoot, 'dist', 'cli', 'main.js');
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+describe('convkit info', () => {
+  it('--json reports version, path, threads and OpenMP', () => {
+    const r = run(['info', '--json']);
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(info['version']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(['scalar', 'avx2', 'avx512']).toContain(info['isa']);
+    expect(info['threads']).toBeGreaterThanOrEqual(1);
+    expect(typeof info['openmp']).toBe('boolean');
+  });
+  it('honours CONVKIT_ISA and CONVKIT_NUM_THREADS', () => {
+    const info = JSON.parse(run(['info', '--json'], { CONVKIT_ISA: 'scalar', CONVKIT_NUM_THREADS: '3' }).stdout) as Record<string, unknown>;
+    expect(info['isa']).toBe('scalar');
+    expect(info['isaForced']).toBe('scalar');
+    expect(info['threads']).toBe(3);
+    expect(info['gemmUkernel']).toBe('f32_gemm_ukernel_4x8__scalar');
+  });
+  it('a bad CONVKIT_ISA is a one-line error, not a crash', () => {
+    const r = run(['info'], { CONVKIT_ISA: 'sse9' });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe("convkit: CONVKIT_ISA: Invalid instruction set 'sse9': expected one of scalar, avx2, avx512");
+  });
+  it('prints a human-readable summary', () => {
+    const r = run(['info']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^convkit \d+\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/openmp: +(on|off)/);
+  });
+});
+
+describe('convkit argument errors', () => {
+  it('unknown command and unknown suite exit non-zero with a reason', () => {
+    const a = run(['frobnicate']);
+    expect(a.status).not.toBe(0);
+    expect(a.stderr).toContain("unknown command 'frobnicate'");
+    const b = run(['bench', 'nosuch']);
+    expect(b.status).toBe(1);
+    expect(b.stderr.trim()).toBe("convkit: unknown bench suite 'nosuch' (available: gemm)");
+    const c = run(['bench', '--threads', 'two']);
+    expect(c.status).not.toBe(0);
+    expect(c.stderr).toContain("expected a comma-separated list of thread counts such as 1,2; received 'two'");
+  });
+  it('--help works on each command', () => {
+    for (const args of [['--help'], ['info', '--help'], ['bench', '--help']]) {
+      const r = run(args);
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('Usage: convkit');
+    }
+  });
+});
+
+describe('convkit bench', () => {
+  it('runs the gemm suite and reports GFLOP/s and roof fraction (no peers, quick)', () => {
+    // A functional check of the benchmark plumbing, not a timing assertion.
+    const r = run(['bench', 'gemm', '--quick', '--no-peers', '--threads', '1', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { gemm: { rows: Array<{ gflops: number; roofFraction: number; ratio: number | null }> } };
+    expect(report.gemm.rows.length).toBeGreaterThan(0);
+    for (const row of report.gemm.rows) {
+      expect(row.gflops).toBeGreaterThan(0);
+      expect(row.roofFraction).toBeGreaterThan(0);
+      expect(row.ratio).toBeNull();
+    }
+  }, 120_000);
+});
