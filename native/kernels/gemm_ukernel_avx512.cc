@@ -9,6 +9,7 @@
 // callers on CPUs without AVX-512.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps): a known false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <cstddef>
