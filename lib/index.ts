@@ -6,5 +6,7 @@ export * from './errors.js';
 export * from './runtime.js';
 export { gemm, type GemmOptions } from './ops/gemm.js';
 export * from './tensor/index.js';
+export * from './autograd/index.js';
+export * as F from './functional/index.js';
 
 export { version } from './version.js';

@@ -10,6 +10,8 @@
  * A number operand is rounded to float32 first, as PyTorch does when it combines a float32 tensor
  * with a Python scalar; each result is then the correctly rounded float32 of the exact result.
  */
+import { record } from '../autograd/record.js';
+import { sumToShape } from '../autograd/sum-to-shape.js';
 import { invalidArgument } from '../errors.js';
 import { allocate, broadcastShapes, broadcastStrides, shapeSize, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -155,17 +157,35 @@ function binary(op: Op, av: unknown, bv: unknown): Tensor {
  * @throws ShapeError when the shapes do not broadcast.
  */
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('add', a, b);
+  const out = binary('add', a, b);
+  const ta = a instanceof Tensor ? a : null;
+  const tb = b instanceof Tensor ? b : null;
+  return record('add', out, [ta, tb], (g) => [
+    ta === null ? null : sumToShape(g, ta.shape),
+    tb === null ? null : sumToShape(g, tb.shape),
+  ]);
 }
 
 /** Elementwise `a - b` with broadcasting; see {@link add}. */
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('sub', a, b);
+  const out = binary('sub', a, b);
+  const ta = a instanceof Tensor ? a : null;
+  const tb = b instanceof Tensor ? b : null;
+  return record('sub', out, [ta, tb], (g, needs) => [
+    ta === null ? null : sumToShape(g, ta.shape),
+    tb === null || !needs[1] ? null : sumToShape(binary('mul', g, -1), tb.shape),
+  ]);
 }
 
 /** Elementwise `a * b` with broadcasting; see {@link add}. */
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('mul', a, b);
+  const out = binary('mul', a, b);
+  const ta = a instanceof Tensor ? a : null;
+  const tb = b instanceof Tensor ? b : null;
+  return record('mul', out, [ta, tb], (g, needs) => [
+    ta === null || !needs[0] ? null : sumToShape(binary('mul', g, b), ta.shape),
+    tb === null || !needs[1] ? null : sumToShape(binary('mul', g, a), tb.shape),
+  ]);
 }
 
 /**

@@ -7,8 +7,12 @@
  * row of outputs. Sums accumulate in float64 and round once to float32, which is at least as
  * accurate as PyTorch's float32 pairwise sums.
  */
+import { record } from '../autograd/record.js';
+import { expandTo } from '../autograd/sum-to-shape.js';
 import { ShapeError, invalidArgument } from '../errors.js';
 import { allocate, formatShape, normalizeAxes, shapeSize, stridesOf } from './shape.js';
+import { mul } from './elementwise.js';
+import { reshape } from './layout.js';
 import { Tensor } from './tensor.js';
 
 /** One axis or a list of distinct axes; negative axes count from the end. */
@@ -146,12 +150,24 @@ function reduce(kind: Kind, x: unknown, axis: unknown, options: unknown): Tensor
  * @throws ShapeError for an axis out of range or repeated.
  */
 export function sum(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
-  return reduce('sum', x, axis, options);
+  const out = reduce('sum', x, axis, options);
+  return record('sum', out, [x], (g) => [expandTo(reshape(g, keptShape(x, axis)), x.shape)]);
 }
 
 /** Arithmetic mean over all elements or over the given axes; the mean of no elements is NaN. See {@link sum}. */
 export function mean(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
-  return reduce('mean', x, axis, options);
+  const out = reduce('mean', x, axis, options);
+  return record('mean', out, [x], (g) => {
+    const count = out.size === 0 ? 1 : x.size / out.size;
+    return [expandTo(reshape(mul(g, 1 / count), keptShape(x, axis)), x.shape)];
+  });
+}
+
+/** The shape of a reduction's output with keepdim (reduced dimensions as 1). */
+function keptShape(x: Tensor, axis: Axis | null | undefined): number[] {
+  if (axis === undefined || axis === null) return x.shape.map(() => 1);
+  const axes = new Set(normalizeAxes(axis, x.shape.length, 'reduce'));
+  return x.shape.map((d, i) => (axes.has(i) ? 1 : d));
 }
 
 /**

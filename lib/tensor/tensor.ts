@@ -7,6 +7,8 @@
  * methods here call the ops only when they run. Keep it that way: no top-level code in an op module
  * may construct a Tensor or subclass it.
  */
+import { backward, type BackwardOptions } from '../autograd/backward.js';
+import type { GradNode } from '../autograd/node.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { add, div, mul, sub } from './elementwise.js';
 import { formatTensor } from './format.js';
@@ -31,6 +33,13 @@ export class Tensor {
   readonly data: Float32Array;
   /** The dimensions, outermost first (frozen). */
   readonly shape: Shape;
+  /**
+   * The accumulated gradient of a leaf tensor after `backward()` (null before). Gradients add up
+   * over backward passes until reset (`t.grad = null`, or an optimiser's `zeroGrad()`).
+   */
+  grad: Tensor | null = null;
+  private requiresGradFlag = false;
+  private node: GradNode | null = null;
 
   /**
    * Wraps `data` (no copy) with a shape. `shape` defaults to `[data.length]`.
@@ -45,6 +54,62 @@ export class Tensor {
     }
     this.data = data;
     this.shape = Object.freeze(dims);
+  }
+
+  /** Whether gradients flow to this tensor. Settable on leaves (tensors no op produced). */
+  get requiresGrad(): boolean {
+    return this.requiresGradFlag;
+  }
+
+  set requiresGrad(flag: boolean) {
+    if (typeof flag !== 'boolean') throw invalidArgument('requiresGrad', 'a boolean', flag);
+    if (this.node !== null) {
+      throw new ArgumentError(
+        `requiresGrad can only be changed on leaf tensors; this one was produced by '${this.node.name}' (use detach() for a leaf copy)`,
+      );
+    }
+    this.requiresGradFlag = flag;
+  }
+
+  /** Sets {@link requiresGrad} (default true) and returns this tensor, for chaining. */
+  requiresGrad_(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** The op that produced this tensor while recording, or null for a leaf. */
+  get gradFn(): GradNode | null {
+    return this.node;
+  }
+
+  /** True for tensors no recorded op produced (inputs, parameters). */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  /** @internal Used by `record()` when an op joins the tape. */
+  setGradFn(node: GradNode): void {
+    this.node = node;
+    this.requiresGradFlag = true;
+  }
+
+  /**
+   * Backpropagates from this tensor: every leaf that requires grad and contributed to it gets
+   * its gradient added to `.grad`. A non-scalar tensor needs `gradOutput` (same shape). The tape is
+   * freed afterwards unless `options.retainGraph` is set.
+   */
+  backward(gradOutput?: Tensor, options?: BackwardOptions): void {
+    backward(this, gradOutput, options);
+  }
+
+  /** Keep the gradient of this non-leaf tensor in `.grad` during backward (leaves always keep it). */
+  retainGrad(): void {
+    if (this.node !== null) this.node.retained = this;
+  }
+
+  /** The same data as a new leaf that does not require grad (shares the buffer). */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
   }
 
   /** Number of elements. */

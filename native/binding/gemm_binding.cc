@@ -1,6 +1,7 @@
 #include "binding/gemm_binding.h"
 
 #include "binding/args.h"
+#include "binding/exports.h"
 #include "kernels/gemm.h"
 #include "runtime/isa.h"
 #include "runtime/threads.h"
@@ -54,6 +55,10 @@ Napi::Value gemm(const Napi::CallbackInfo& info) {
                       reads_ab ? b.Data() + b_off : nullptr, beta, c.Data() + c_off, ep);
     return env.Undefined();
   });
+}
+
+void register_gemm(Napi::Env env, Napi::Object exports) {
+  exports.Set("_gemm", Napi::Function::New(env, gemm, "_gemm"));
 }
 
 }  // namespace convkit::binding

@@ -1,6 +1,7 @@
 #include "binding/runtime_binding.h"
 
 #include "binding/args.h"
+#include "binding/exports.h"
 #include "kernels/fma_peak.h"
 #include "kernels/gemm.h"
 #include "runtime/clock.h"
@@ -70,6 +71,16 @@ Napi::Value fma_peak(const Napi::CallbackInfo& info) {
 
 Napi::Value clock_ghz(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value { return Napi::Number::New(info.Env(), measure_clock_ghz()); });
+}
+
+void register_runtime(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, runtime_info, "info"));
+  exports.Set("getIsa", Napi::Function::New(env, get_isa, "getIsa"));
+  exports.Set("setIsa", Napi::Function::New(env, set_isa, "setIsa"));
+  exports.Set("getNumThreads", Napi::Function::New(env, get_num_threads, "getNumThreads"));
+  exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
+  exports.Set("_fmaPeak", Napi::Function::New(env, fma_peak, "_fmaPeak"));
+  exports.Set("_clockGhz", Napi::Function::New(env, clock_ghz, "_clockGhz"));
 }
 
 }  // namespace convkit::binding

@@ -1,0 +1,32 @@
+/**
+ * How an op joins the tape. Every differentiable op computes its output with recording off, then
+ * calls {@link record}: when recording is on and some input requires a gradient, the output gets a
+ * {@link GradNode} holding the backward function, and `requiresGrad` is set on it.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled } from './grad-mode.js';
+import { GradNode, type BackwardFn } from './node.js';
+
+/** True when an op reading `inputs` must record: recording is on and some input requires grad. */
+export function needsRecord(...inputs: ReadonlyArray<Tensor | null | undefined>): boolean {
+  if (!isGradEnabled()) return false;
+  for (const t of inputs) if (t?.requiresGrad === true) return true;
+  return false;
+}
+
+/**
+ * Attaches the op to `output` when {@link needsRecord} holds and returns `output`. `backward` is
+ * called with `needs[i] = inputs[i].requiresGrad`; inputs that do not require grad are stored as
+ * null so the tape does not keep them alive.
+ */
+export function record(
+  name: string,
+  output: Tensor,
+  inputs: ReadonlyArray<Tensor | null | undefined>,
+  backward: BackwardFn,
+): Tensor {
+  if (!needsRecord(...inputs)) return output;
+  const kept = inputs.map((t) => (t?.requiresGrad === true ? t : null));
+  output.setGradFn(new GradNode(name, kept, backward));
+  return output;
+}
