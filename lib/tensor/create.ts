@@ -3,8 +3,37 @@
  * {@link full}) and ranges ({@link arange}). Random tensors are in random.ts.
  */
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
-import { allocate, checkShape, formatShape, parseShapeArgs, shapeSize, type Shape, type ShapeArgs } from './shape.js';
+import { allocate, checkShape, formatShape, parseShapeArgs, shapeSize, type Shape } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
+
+/** Options every creation function accepts. */
+export interface CreateOptions {
+  /** Make the new tensor a leaf that requires grad (default false). */
+  requiresGrad?: boolean;
+}
+
+/** True for an options object (a plain object, not an array or a typed array). */
+function isOptions(value: unknown): value is CreateOptions {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
+}
+
+/** Applies {@link CreateOptions} to a new tensor (validating them) and returns it. */
+export function applyCreateOptions(t: Tensor, options: unknown, op: string): Tensor {
+  if (options === undefined) return t;
+  if (!isOptions(options)) throw invalidArgument(`the options of ${op}()`, 'an object such as { requiresGrad: true }', options);
+  const flag = options.requiresGrad;
+  if (flag === undefined) return t;
+  if (typeof flag !== 'boolean') throw invalidArgument(`requiresGrad of ${op}()`, 'a boolean', flag);
+  t.requiresGrad = flag;
+  return t;
+}
+
+/** Splits trailing options off shape arguments given as `(shape, options?)` or `(...dims)`. */
+function splitOptions(args: readonly unknown[]): [unknown[], unknown] {
+  const last = args[args.length - 1];
+  if (args.length > 1 && (isOptions(last) || last === undefined)) return [args.slice(0, -1), last];
+  return [args.slice(), undefined];
+}
 
 /** Typed arrays whose elements are numbers; they are copied (converted) to float32. */
 export type NumericArray =
@@ -108,11 +137,20 @@ function fill(out: Float32Array, data: readonly unknown[], dims: readonly number
  * - Nested arrays give their shape (`[[1, 2, 3], [4, 5, 6]]` is `[2, 3]`); they must not be ragged.
  * - A flat array or a numeric typed array is 1-d unless `shape` is given.
  * When `shape` is given, the data is laid out in that shape and must have exactly its size.
- * Values are rounded to float32; NaN and ±Infinity are kept.
+ * Values are rounded to float32; NaN and ±Infinity are kept. `{ requiresGrad: true }` (after the
+ * shape, or in its place) makes the result a leaf that requires grad.
  * @throws ArgumentError for a non-numeric entry (the message names its index), ShapeError for
  *   ragged arrays or a size that does not match `shape`.
  */
-export function tensor(data: TensorData, shape?: Shape): Tensor {
+export function tensor(data: TensorData, options?: CreateOptions): Tensor;
+export function tensor(data: TensorData, shape?: Shape, options?: CreateOptions): Tensor;
+export function tensor(data: TensorData, shapeOrOptions?: Shape | CreateOptions, options?: CreateOptions): Tensor {
+  const optionsFirst = isOptions(shapeOrOptions);
+  const shape = optionsFirst ? undefined : shapeOrOptions;
+  return applyCreateOptions(build(data, shape), optionsFirst ? shapeOrOptions : options, 'tensor');
+}
+
+function build(data: TensorData, shape: Shape | undefined): Tensor {
   const want = shape === undefined ? undefined : checkShape(shape, 'tensor');
   let values: Float32Array;
   let dims: number[];
@@ -137,27 +175,29 @@ export function tensor(data: TensorData, shape?: Shape): Tensor {
   return new Tensor(values, want);
 }
 
-/** A tensor of zeros: `zeros([2, 3])` or `zeros(2, 3)`. */
-export function zeros(shape: Shape): Tensor;
+/** A tensor of zeros: `zeros([2, 3])`, `zeros(2, 3)` or `zeros([2, 3], { requiresGrad: true })`. */
+export function zeros(shape: Shape, options?: CreateOptions): Tensor;
 export function zeros(...shape: number[]): Tensor;
-export function zeros(...args: ShapeArgs): Tensor {
-  const shape = parseShapeArgs(args, 'zeros');
-  return new Tensor(allocate(shapeSize(shape), 'zeros'), shape);
+export function zeros(...args: unknown[]): Tensor {
+  const [rest, options] = splitOptions(args);
+  const shape = parseShapeArgs(rest, 'zeros');
+  return applyCreateOptions(new Tensor(allocate(shapeSize(shape), 'zeros'), shape), options, 'zeros');
 }
 
-/** A tensor of ones: `ones([2, 3])` or `ones(2, 3)`. */
-export function ones(shape: Shape): Tensor;
+/** A tensor of ones: `ones([2, 3])`, `ones(2, 3)` or `ones([2, 3], { requiresGrad: true })`. */
+export function ones(shape: Shape, options?: CreateOptions): Tensor;
 export function ones(...shape: number[]): Tensor;
-export function ones(...args: ShapeArgs): Tensor {
-  const shape = parseShapeArgs(args, 'ones');
-  return new Tensor(allocate(shapeSize(shape), 'ones').fill(1), shape);
+export function ones(...args: unknown[]): Tensor {
+  const [rest, options] = splitOptions(args);
+  const shape = parseShapeArgs(rest, 'ones');
+  return applyCreateOptions(new Tensor(allocate(shapeSize(shape), 'ones').fill(1), shape), options, 'ones');
 }
 
 /** A tensor of the given shape with every element `value` (rounded to float32). */
-export function full(shape: Shape, value: number): Tensor {
+export function full(shape: Shape, value: number, options?: CreateOptions): Tensor {
   const dims = checkShape(shape, 'full');
   if (typeof value !== 'number') throw invalidArgument('the value of full()', 'a number', value);
-  return new Tensor(allocate(shapeSize(dims), 'full').fill(value), dims);
+  return applyCreateOptions(new Tensor(allocate(shapeSize(dims), 'full').fill(value), dims), options, 'full');
 }
 
 function finite(value: unknown, name: string): number {
@@ -171,11 +211,18 @@ function finite(value: unknown, name: string): number {
  * A 1-d tensor of `start, start + step, ...` up to but excluding `end`, with PyTorch's semantics:
  * `ceil((end - start) / step)` elements, each `start + i * step` computed in float64 and rounded
  * to float32. `arange(end)` starts at 0 with step 1; the step may be negative or fractional.
+ * A final `{ requiresGrad: true }` makes the result a leaf that requires grad.
  * @throws ArgumentError for a step of 0, non-finite bounds, or a step that leads away from `end`.
  */
-export function arange(end: number): Tensor;
-export function arange(start: number, end: number, step?: number): Tensor;
-export function arange(a: number, b?: number, c?: number): Tensor {
+export function arange(end: number, options?: CreateOptions): Tensor;
+export function arange(start: number, end: number, step?: number, options?: CreateOptions): Tensor;
+export function arange(start: number, end: number, options: CreateOptions): Tensor;
+export function arange(...args: unknown[]): Tensor {
+  const [rest, options] = splitOptions(args);
+  return applyCreateOptions(range(...(rest as [number, number?, number?])), options, 'arange');
+}
+
+function range(a: number, b?: number, c?: number): Tensor {
   const start = b === undefined ? 0 : finite(a, 'start');
   const end = b === undefined ? finite(a, 'end') : finite(b, 'end');
   const step = c === undefined ? 1 : finite(c, 'step');

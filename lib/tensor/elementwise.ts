@@ -13,6 +13,7 @@
 import { record } from '../autograd/record.js';
 import { sumToShape } from '../autograd/sum-to-shape.js';
 import { invalidArgument } from '../errors.js';
+import { negated, negateInPlace } from './unary.js';
 import { allocate, broadcastShapes, broadcastStrides, shapeSize, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -151,37 +152,49 @@ function binary(op: Op, av: unknown, bv: unknown): Tensor {
   return new Tensor(out, shape);
 }
 
+/** The tensor operand, or null for a number (which gets no gradient). */
+function tensorOrNull(v: Tensor | number): Tensor | null {
+  return v instanceof Tensor ? v : null;
+}
+
 /**
  * Elementwise `a + b`. Shapes broadcast as in NumPy and PyTorch: trailing dimensions are aligned,
  * and each pair must be equal or contain a 1. A number acts as a 0-d tensor.
+ *
+ * Backward: `gradOutput` summed down to each operand's shape; an operand of the output's shape gets
+ * `gradOutput` itself (no copy).
  * @throws ShapeError when the shapes do not broadcast.
  */
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
   const out = binary('add', a, b);
-  const ta = a instanceof Tensor ? a : null;
-  const tb = b instanceof Tensor ? b : null;
-  return record('add', out, [ta, tb], (g) => [
-    ta === null ? null : sumToShape(g, ta.shape),
-    tb === null ? null : sumToShape(g, tb.shape),
+  const ta = tensorOrNull(a);
+  const tb = tensorOrNull(b);
+  return record('add', out, [ta, tb], (g, needs) => [
+    ta === null || !needs[0] ? null : sumToShape(g, ta.shape),
+    tb === null || !needs[1] ? null : sumToShape(g, tb.shape),
   ]);
 }
 
 /** Elementwise `a - b` with broadcasting; see {@link add}. */
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   const out = binary('sub', a, b);
-  const ta = a instanceof Tensor ? a : null;
-  const tb = b instanceof Tensor ? b : null;
-  return record('sub', out, [ta, tb], (g, needs) => [
-    ta === null ? null : sumToShape(g, ta.shape),
-    tb === null || !needs[1] ? null : sumToShape(binary('mul', g, -1), tb.shape),
-  ]);
+  const ta = tensorOrNull(a);
+  const tb = tensorOrNull(b);
+  return record('sub', out, [ta, tb], (g, needs) => {
+    let gb: Tensor | null = null;
+    if (tb !== null && needs[1]) {
+      const summed = sumToShape(g, tb.shape);
+      gb = summed === g ? negated(g) : negateInPlace(summed); // sum first: fewer elements to negate
+    }
+    return [ta === null || !needs[0] ? null : sumToShape(g, ta.shape), gb];
+  });
 }
 
 /** Elementwise `a * b` with broadcasting; see {@link add}. */
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   const out = binary('mul', a, b);
-  const ta = a instanceof Tensor ? a : null;
-  const tb = b instanceof Tensor ? b : null;
+  const ta = tensorOrNull(a);
+  const tb = tensorOrNull(b);
   return record('mul', out, [ta, tb], (g, needs) => [
     ta === null || !needs[0] ? null : sumToShape(binary('mul', g, b), ta.shape),
     tb === null || !needs[1] ? null : sumToShape(binary('mul', g, a), tb.shape),
@@ -191,7 +204,18 @@ export function mul(a: Tensor | number, b: Tensor | number): Tensor {
 /**
  * Elementwise true division `a / b` with broadcasting; see {@link add}. Division by zero follows
  * IEEE 754: `±inf`, or NaN for `0 / 0`.
+ *
+ * Backward (PyTorch's formulas and order of operations): `da = g / b`, `db = -g * ((a / b) / b)`,
+ * each summed down to its operand's shape.
  */
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('div', a, b);
+  const out = binary('div', a, b);
+  const ta = tensorOrNull(a);
+  const tb = tensorOrNull(b);
+  return record('div', out, [ta, tb], (g, needs) => [
+    ta === null || !needs[0] ? null : sumToShape(binary('div', g, b), ta.shape),
+    // PyTorch: -g * ((a / b) / b), where a / b is the output. Negating after the sum gives the same
+    // values (fewer elements to negate).
+    tb === null || !needs[1] ? null : negateInPlace(sumToShape(binary('mul', g, binary('div', out, tb)), tb.shape)),
+  ]);
 }

@@ -4,12 +4,22 @@
  * buffer (writes through one show in the other). `transpose` and `permute` reorder the elements and
  * therefore return a copy, which stays contiguous.
  *
- * Differs from PyTorch: `torch.transpose`/`permute` return strided views; here they copy.
- * `torch.reshape` shares only when it can; here it always can, so it always shares.
+ * `expand` broadcasts a tensor to a larger shape, also as a copy.
+ *
+ * All of them are differentiable: the shape-only ops hand the gradient back reshaped (sharing its
+ * buffer), `transpose`/`permute` permute it back with the inverse permutation, and `expand` sums it
+ * over the broadcast dimensions.
+ *
+ * Differs from PyTorch: `torch.transpose`/`permute`/`expand` return strided views; here they copy
+ * (so writes to the result do not reach the input). `torch.reshape` shares only when it can; here it
+ * always can, so it always shares.
  */
+import { record } from '../autograd/record.js';
+import { sumToShape } from '../autograd/sum-to-shape.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { allocate, formatShape, invalidShape, normalizeAxis, shapeSize, stridesOf, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
+import { broadcastTo } from './walk.js';
 
 function checkTensor(x: unknown, op: string): Tensor {
   if (!(x instanceof Tensor)) throw invalidArgument(`the input of ${op}()`, 'a Tensor', x);
@@ -42,6 +52,26 @@ function resolveShape(x: Tensor, shape: unknown, op: string): number[] {
 }
 
 /**
+ * `x`'s buffer with a new shape (same element count), recorded as `op`. Backward: the gradient
+ * with `x`'s shape, sharing the gradient's buffer.
+ */
+function reshaped(op: string, x: Tensor, shape: Shape): Tensor {
+  return record(op, new Tensor(x.data, shape), [x], (g) => [new Tensor(g.data, x.shape)]);
+}
+
+/** The permuted copy, recorded as `op`. Backward: the gradient permuted back (inverse permutation). */
+function permuted(op: string, x: Tensor, perm: readonly number[]): Tensor {
+  const out = permuteCopy(x, perm, op);
+  return record(op, out, [x], (g) => {
+    const inverse = new Array<number>(perm.length);
+    perm.forEach((p, i) => {
+      inverse[p] = i;
+    });
+    return [permuteCopy(g, inverse, op)];
+  });
+}
+
+/**
  * The same elements with a new shape. One dimension may be -1: it is inferred from the others.
  * The result shares `x`'s buffer (every tensor is contiguous, so no copy is ever needed); use
  * `reshape(x, shape).clone()` for an independent copy.
@@ -49,7 +79,7 @@ function resolveShape(x: Tensor, shape: unknown, op: string): number[] {
  */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   checkTensor(x, 'reshape');
-  return new Tensor(x.data, resolveShape(x, shape, 'reshape'));
+  return reshaped('reshape', x, resolveShape(x, shape, 'reshape'));
 }
 
 /**
@@ -59,7 +89,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
  */
 export function view(x: Tensor, shape: Shape): Tensor {
   checkTensor(x, 'view');
-  return new Tensor(x.data, resolveShape(x, shape, 'view'));
+  return reshaped('view', x, resolveShape(x, shape, 'view'));
 }
 
 /**
@@ -71,12 +101,12 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   const rank = x.ndim;
   const start = normalizeAxis(startDim, rank, 'flatten', 'dim');
   const end = normalizeAxis(endDim, rank, 'flatten', 'dim');
-  if (rank === 0) return new Tensor(x.data, [1]);
+  if (rank === 0) return reshaped('flatten', x, [1]);
   if (start > end) {
     throw new ShapeError(`flatten: startDim ${startDim} comes after endDim ${endDim} for a tensor of rank ${rank}`);
   }
   const merged = shapeSize(x.shape.slice(start, end + 1));
-  return new Tensor(x.data, [...x.shape.slice(0, start), merged, ...x.shape.slice(end + 1)]);
+  return reshaped('flatten', x, [...x.shape.slice(0, start), merged, ...x.shape.slice(end + 1)]);
 }
 
 /**
@@ -85,10 +115,10 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
  */
 export function squeeze(x: Tensor, dim?: number): Tensor {
   checkTensor(x, 'squeeze');
-  if (dim === undefined) return new Tensor(x.data, x.shape.filter((d) => d !== 1));
+  if (dim === undefined) return reshaped('squeeze', x, x.shape.filter((d) => d !== 1));
   const d = normalizeAxis(dim, x.ndim, 'squeeze', 'dim');
-  if (x.ndim === 0 || x.shape[d] !== 1) return new Tensor(x.data, x.shape);
-  return new Tensor(x.data, x.shape.filter((_, i) => i !== d));
+  if (x.ndim === 0 || x.shape[d] !== 1) return reshaped('squeeze', x, x.shape);
+  return reshaped('squeeze', x, x.shape.filter((_, i) => i !== d));
 }
 
 /**
@@ -106,7 +136,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
     );
   }
   const d = dim < 0 ? dim + r : dim;
-  return new Tensor(x.data, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
+  return reshaped('unsqueeze', x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
 /** Tile edge for the cache-blocked 2-d copy. */
@@ -201,7 +231,7 @@ export function transpose(x: Tensor, dim0?: number, dim1?: number): Tensor {
         `transpose: a tensor of rank ${rank} (shape ${formatShape(x.shape)}) needs the two dims to swap`,
       );
     }
-    return permuteCopy(x, rank === 2 ? [1, 0] : x.shape.map((_, i) => i), 'transpose');
+    return permuted('transpose', x, rank === 2 ? [1, 0] : x.shape.map((_, i) => i));
   }
   if (dim0 === undefined || dim1 === undefined) {
     throw new ArgumentError('transpose: give both dims to swap, or neither for a 2-d tensor');
@@ -213,7 +243,7 @@ export function transpose(x: Tensor, dim0?: number, dim1?: number): Tensor {
     perm[a] = b;
     perm[b] = a;
   }
-  return permuteCopy(x, perm, 'transpose');
+  return permuted('transpose', x, perm);
 }
 
 /**
@@ -237,5 +267,49 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
       `permute: dims ${formatShape(dims)} repeat a dimension; expected a permutation of 0..${rank - 1}`,
     );
   }
-  return permuteCopy(x, perm, 'permute');
+  return permuted('permute', x, perm);
+}
+
+/**
+ * `x` broadcast to `shape` (a copy), as `torch.Tensor.expand`: `shape` may add leading dimensions,
+ * a dimension of size 1 may grow to any size, and -1 keeps a dimension as it is. Backward: the
+ * gradient summed over the broadcast dimensions.
+ *
+ * Differs from PyTorch: the result is a new contiguous tensor, not a view with zero strides.
+ * @throws ShapeError when `shape` has fewer dimensions than `x` or a dimension of `x` that is not 1
+ *   differs from its target.
+ */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  checkTensor(x, 'expand');
+  if (!Array.isArray(shape)) throw invalidArgument('the shape of expand()', 'an array of integers', shape);
+  const dims = shape as unknown[];
+  if (!dims.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= -1)) throw invalidShape('expand', dims, true);
+  const want = dims as number[];
+  const lead = want.length - x.ndim;
+  if (lead < 0) {
+    throw new ShapeError(
+      `expand: the target shape ${formatShape(want)} has fewer dimensions than the tensor's shape ${formatShape(x.shape)}`,
+    );
+  }
+  const target = want.map((d, i) => {
+    if (i < lead) {
+      if (d === -1) {
+        throw new ShapeError(`expand: -1 is not allowed for the new leading dimension ${i} in ${formatShape(want)}`);
+      }
+      return d;
+    }
+    const own = x.shape[i - lead] as number;
+    if (d === -1) return own;
+    if (own !== d && own !== 1) {
+      throw new ShapeError(
+        `expand: cannot expand shape ${formatShape(x.shape)} to ${formatShape(want)} ` +
+          `(dimension ${i} has size ${own}, which is not 1 and differs from ${d})`,
+      );
+    }
+    return d;
+  });
+  const size = shapeSize(target);
+  if (!Number.isSafeInteger(size)) throw new ShapeError(`expand: shape ${formatShape(target)} has too many elements (${size})`);
+  const out = new Tensor(broadcastTo(x.data, x.shape, target, allocate(size, 'expand')), target);
+  return record('expand', out, [x], (g) => [sumToShape(g, x.shape)]);
 }

@@ -13,6 +13,7 @@
  */
 import { ArgumentError, invalidArgument } from '../errors.js';
 import { allocate, parseShapeArgs, shapeSize, type Shape } from './shape.js';
+import { applyCreateOptions } from './create.js';
 import { Tensor } from './tensor.js';
 
 /** The serialisable state of a {@link Generator}: plain JSON, for checkpoints. */
@@ -228,10 +229,15 @@ export interface RandomOptions {
   generator?: Generator;
   /** Draw from a fresh generator seeded with this (the default generator is left alone). */
   seed?: number | bigint;
+  /** Make the new tensor a leaf that requires grad (default false). */
+  requiresGrad?: boolean;
 }
 
 /** Splits `(shape, opts?)` or `(...dims)` into a checked shape and options. */
-function parseRandomArgs(args: readonly unknown[], op: string): { shape: number[]; generator: Generator } {
+function parseRandomArgs(
+  args: readonly unknown[],
+  op: string,
+): { shape: number[]; generator: Generator; options: RandomOptions | undefined } {
   let rest = args;
   let opts: unknown;
   const last = args[args.length - 1];
@@ -242,20 +248,21 @@ function parseRandomArgs(args: readonly unknown[], op: string): { shape: number[
     rest = args.slice(0, -1);
   }
   const shape = parseShapeArgs(rest, op);
-  if (opts === undefined) return { shape, generator: globalGenerator };
-  const { generator, seed } = opts as RandomOptions;
+  if (opts === undefined) return { shape, generator: globalGenerator, options: undefined };
+  const options = opts as RandomOptions;
+  const { generator, seed } = options;
   if (generator !== undefined && seed !== undefined) {
     throw new ArgumentError(`${op}: pass either generator or seed, not both`);
   }
   if (generator !== undefined) {
     if (!(generator instanceof Generator)) throw invalidArgument(`the generator of ${op}()`, 'a Generator', generator);
-    return { shape, generator };
+    return { shape, generator, options };
   }
   if (seed !== undefined) {
     seedBits(seed, `the seed of ${op}()`);
-    return { shape, generator: new Generator(seed) };
+    return { shape, generator: new Generator(seed), options };
   }
-  return { shape, generator: globalGenerator };
+  return { shape, generator: globalGenerator, options };
 }
 
 /**
@@ -265,10 +272,10 @@ function parseRandomArgs(args: readonly unknown[], op: string): { shape: number[
 export function rand(shape: Shape, options?: RandomOptions): Tensor;
 export function rand(...shape: number[]): Tensor;
 export function rand(...args: unknown[]): Tensor {
-  const { shape, generator } = parseRandomArgs(args, 'rand');
+  const { shape, generator, options } = parseRandomArgs(args, 'rand');
   const t = new Tensor(allocate(shapeSize(shape), 'rand'), shape);
   generator.fillUniform(t.data);
-  return t;
+  return applyCreateOptions(t, options === undefined ? undefined : { requiresGrad: options.requiresGrad }, 'rand');
 }
 
 /**
@@ -277,8 +284,8 @@ export function rand(...args: unknown[]): Tensor {
 export function randn(shape: Shape, options?: RandomOptions): Tensor;
 export function randn(...shape: number[]): Tensor;
 export function randn(...args: unknown[]): Tensor {
-  const { shape, generator } = parseRandomArgs(args, 'randn');
+  const { shape, generator, options } = parseRandomArgs(args, 'randn');
   const t = new Tensor(allocate(shapeSize(shape), 'randn'), shape);
   generator.fillNormal(t.data);
-  return t;
+  return applyCreateOptions(t, options === undefined ? undefined : { requiresGrad: options.requiresGrad }, 'randn');
 }

@@ -11,9 +11,8 @@ import { record } from '../autograd/record.js';
 import { expandTo } from '../autograd/sum-to-shape.js';
 import { ShapeError, invalidArgument } from '../errors.js';
 import { allocate, formatShape, normalizeAxes, shapeSize, stridesOf } from './shape.js';
-import { mul } from './elementwise.js';
-import { reshape } from './layout.js';
 import { Tensor } from './tensor.js';
+import { RunWalker } from './walk.js';
 
 /** One axis or a list of distinct axes; negative axes count from the end. */
 export type Axis = number | readonly number[];
@@ -145,21 +144,31 @@ function reduce(kind: Kind, x: unknown, axis: unknown, options: unknown): Tensor
  * Sum of the elements: over all of them (`axis` omitted or null) or over the given axes.
  * With `keepdim`, reduced dimensions stay as size 1. The sum of no elements is 0.
  *
+ * Backward: the gradient copied back over the reduced dimensions (one pass).
+ *
  * Differs from PyTorch: an empty axis list `[]` reduces over no axes (NumPy's meaning), where
  * `torch.sum(x, dim=[])` reduces over all of them.
  * @throws ShapeError for an axis out of range or repeated.
  */
 export function sum(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
   const out = reduce('sum', x, axis, options);
-  return record('sum', out, [x], (g) => [expandTo(reshape(g, keptShape(x, axis)), x.shape)]);
+  return record('sum', out, [x], (g) => [expandTo(new Tensor(g.data, keptShape(x, axis)), x.shape)]);
 }
 
-/** Arithmetic mean over all elements or over the given axes; the mean of no elements is NaN. See {@link sum}. */
+/**
+ * Arithmetic mean over all elements or over the given axes; the mean of no elements is NaN. See
+ * {@link sum}. Backward: the gradient divided by the number of reduced elements, copied back over
+ * them (PyTorch's `grad.expand(...) / count`, bit for bit).
+ */
 export function mean(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
   const out = reduce('mean', x, axis, options);
   return record('mean', out, [x], (g) => {
-    const count = out.size === 0 ? 1 : x.size / out.size;
-    return [expandTo(reshape(mul(g, 1 / count), keptShape(x, axis)), x.shape)];
+    const kept = keptShape(x, axis);
+    const count = x.shape.reduce((n, d, i) => (kept[i] === 1 ? n * d : n), 1);
+    const scaled = allocate(g.size, 'mean');
+    const gd = g.data;
+    for (let i = 0; i < scaled.length; i++) scaled[i] = (gd[i] as number) / count;
+    return [expandTo(new Tensor(scaled, kept), x.shape)];
   });
 }
 
@@ -173,8 +182,65 @@ function keptShape(x: Tensor, axis: Axis | null | undefined): number[] {
 /**
  * Largest value over all elements or over the given axes (values only, like `torch.amax`).
  * NaN propagates: a slice containing NaN has max NaN. See {@link sum} for `axis` and `keepdim`.
+ *
+ * Backward, as `torch.amax`: the gradient of each output is shared evenly among the positions that
+ * hold the maximum (ties split it), and the other positions get 0. A slice whose max is NaN gets
+ * NaN gradients everywhere, as in PyTorch (its `(g / count) * mask` is computed literally).
  * @throws ShapeError when a reduced dimension has size 0 (the max of nothing is undefined).
  */
 export function max(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
-  return reduce('max', x, axis, options);
+  const out = reduce('max', x, axis, options);
+  return record('max', out, [x], (g) => [maxBackward(x, out, g, keptShape(x, axis))]);
+}
+
+/** dx = g / count where x equals its slice's max, else 0 (count = ties in the slice). */
+function maxBackward(x: Tensor, out: Tensor, g: Tensor, kept: number[]): Tensor {
+  const xd = x.data;
+  const m = out.data;
+  const gd = g.data;
+  const dx = allocate(xd.length, 'max');
+  if (xd.length === 0) return new Tensor(dx, x.shape);
+  const counts = new Float32Array(m.length);
+  let w = new RunWalker(kept, x.shape);
+  const n = w.run;
+  if (w.inner === 0) {
+    for (let r = 0, i = 0; r < w.runs; r++, i += n) {
+      const o = w.offset;
+      const mo = m[o] as number;
+      let c = 0;
+      for (let j = 0; j < n; j++) if (xd[i + j] === mo) c++;
+      counts[o] = (counts[o] as number) + c;
+      w.next();
+    }
+  } else {
+    for (let r = 0, i = 0; r < w.runs; r++, i += n) {
+      const o = w.offset;
+      for (let j = 0; j < n; j++) if (xd[i + j] === m[o + j]) counts[o + j] = (counts[o + j] as number) + 1;
+      w.next();
+    }
+  }
+  // PyTorch's (g / count) * mask, literally: where nothing matched (a NaN max) g / 0 * 0 is NaN.
+  const share = new Float32Array(m.length);
+  for (let o = 0; o < m.length; o++) share[o] = (gd[o] as number) / (counts[o] as number);
+  w = new RunWalker(kept, x.shape);
+  if (w.inner === 0) {
+    for (let r = 0, i = 0; r < w.runs; r++, i += n) {
+      const o = w.offset;
+      const mo = m[o] as number;
+      const s = share[o] as number;
+      const z = s * 0;
+      for (let j = 0; j < n; j++) dx[i + j] = xd[i + j] === mo ? s : z;
+      w.next();
+    }
+  } else {
+    for (let r = 0, i = 0; r < w.runs; r++, i += n) {
+      const o = w.offset;
+      for (let j = 0; j < n; j++) {
+        const s = share[o + j] as number;
+        dx[i + j] = xd[i + j] === m[o + j] ? s : s * 0;
+      }
+      w.next();
+    }
+  }
+  return new Tensor(dx, x.shape);
 }

@@ -8,13 +8,15 @@
  * may construct a Tensor or subclass it.
  */
 import { backward, type BackwardOptions } from '../autograd/backward.js';
+import { record } from '../autograd/record.js';
 import type { GradNode } from '../autograd/node.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { add, div, mul, sub } from './elementwise.js';
 import { formatTensor } from './format.js';
-import { flatten, permute, reshape, squeeze, transpose, unsqueeze, view } from './layout.js';
+import { expand, flatten, permute, reshape, squeeze, transpose, unsqueeze, view } from './layout.js';
 import { matmul } from './matmul.js';
 import { max, mean, sum, type Axis, type ReduceOptions } from './reduce.js';
+import { abs, exp, log, neg, pow, sqrt } from './unary.js';
 import { checkShape, formatShape, shapeSize, stridesOf, type Shape, type ShapeArgs } from './shape.js';
 
 /** A number, or nested arrays of numbers: what {@link Tensor.toArray} returns and `tensor()` reads. */
@@ -185,9 +187,9 @@ export class Tensor {
     return build(0, 0);
   }
 
-  /** A copy with its own buffer. */
+  /** A copy with its own buffer. Differentiable: the gradient passes through unchanged. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    return record('clone', new Tensor(this.data.slice(), this.shape), [this], (g) => [g]);
   }
 
   /** `tensor([[1, 2], [3, 4]])`, summarised with `...` for large tensors. */
@@ -235,6 +237,36 @@ export class Tensor {
     return max(this, axis, options);
   }
 
+  /** Elementwise `-this`. See {@link neg}. */
+  neg(): Tensor {
+    return neg(this);
+  }
+
+  /** Elementwise absolute value. See {@link abs}. */
+  abs(): Tensor {
+    return abs(this);
+  }
+
+  /** Elementwise `e^this`. See {@link exp}. */
+  exp(): Tensor {
+    return exp(this);
+  }
+
+  /** Elementwise natural logarithm. See {@link log}. */
+  log(): Tensor {
+    return log(this);
+  }
+
+  /** Elementwise square root. See {@link sqrt}. */
+  sqrt(): Tensor {
+    return sqrt(this);
+  }
+
+  /** Elementwise `this ** exponent` for a number exponent. See {@link pow}. */
+  pow(exponent: number): Tensor {
+    return pow(this, exponent);
+  }
+
   /** Matrix product with PyTorch's `matmul` rules. See {@link matmul}. */
   matmul(other: Tensor): Tensor {
     return matmul(this, other);
@@ -253,6 +285,11 @@ export class Tensor {
   /** Flattens dimensions `startDim..endDim` into one; shares the buffer. See {@link flatten}. */
   flatten(startDim = 0, endDim = -1): Tensor {
     return flatten(this, startDim, endDim);
+  }
+
+  /** A copy broadcast to `shape` (-1 keeps a dimension). See {@link expand}. */
+  expand(...shape: ShapeArgs): Tensor {
+    return expand(this, shapeFromArgs(shape, 'expand'));
   }
 
   /** A copy with two dimensions swapped (both last two when omitted on a 2-d tensor). See {@link transpose}. */
