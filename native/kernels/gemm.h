@@ -51,6 +51,20 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
 void compute_gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
                   const GemmEpilogue& ep = {});
 
+// A producer of B panels for an operand that is never materialised (the implicit im2col of a
+// convolution). `pack` fills ceil(cols / nr) panels of kc x nr floats, laid out [p][j], for
+// operand columns [col0, col0 + cols) and depth [k0, k0 + kc); columns past `cols` must be zero.
+// It is called from several threads at once for disjoint column ranges.
+struct GemmPanelSource {
+  void (*pack)(const void* ctx, size_t k0, size_t kc, size_t col0, size_t cols, size_t nr, float* dst);
+  const void* ctx;
+};
+
+// GEMM whose B (k x n) comes from a panel source; A, C, alpha, beta and the epilogue as above
+// (s.trans_b and s.ldb are ignored). Always the normal orientation (no swap for narrow outputs).
+void compute_gemm_b_source(Isa isa, int threads, const GemmShape& s, float alpha, const float* a,
+                           const GemmPanelSource& b, float beta, float* c, const GemmEpilogue& ep = {});
+
 // Test hooks (not thread-safe; for the native tests only). Blocking overrides shrink the cache
 // blocks so small shapes cross every block boundary; a parallel threshold of 0 makes every call
 // use all requested threads.

@@ -38,19 +38,10 @@ inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 inline size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 inline size_t ceil_div(size_t v, size_t m) { return (v + m - 1) / m; }
 
-const GemmUkernel& ukernel_for(Isa isa) {
-  switch (isa) {
-#if defined(CONVKIT_HAVE_X86_KERNELS)
-    case Isa::kAvx512: return gemm_ukernel_avx512();
-    case Isa::kAvx2: return gemm_ukernel_avx2();
-#endif
-    default: return gemm_ukernel_scalar();
-  }
-}
-
 struct CoreArgs {
   StridedView a;  // ms x k, broadcast side
   StridedView b;  // k x nv, vector side
+  const GemmPanelSource* b_source;  // when set, B panels come from here instead of `b`
   size_t ms, nv, k;
   float alpha, beta;
   float* c;
@@ -129,7 +120,9 @@ void gemm_core(const GemmUkernel& uk, int threads, const CoreArgs& g) {
             const size_t q1 = split_n ? bj1 : b_panels * (tid + 1) / nth;
             if (q1 > q0) {
               const size_t cols = min_sz(nc, q1 * NR) - q0 * NR;
-              if (uk.pack_b != nullptr) {
+              if (g.b_source != nullptr) {
+                g.b_source->pack(g.b_source->ctx, pc, kc, jc + q0 * NR, cols, NR, pack_b + q0 * NR * kc);
+              } else if (uk.pack_b != nullptr) {
                 uk.pack_b(g.b, pc, kc, jc + q0 * NR, cols, pack_b + q0 * NR * kc);
               } else {
                 pack_b_panels(g.b, pc, kc, jc + q0 * NR, cols, NR, pack_b + q0 * NR * kc);
@@ -195,6 +188,16 @@ constexpr size_t kSwapChunk = 4096;
 
 }  // namespace
 
+const GemmUkernel& gemm_ukernel_for(Isa isa) {
+  switch (isa) {
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+    case Isa::kAvx512: return gemm_ukernel_avx512();
+    case Isa::kAvx2: return gemm_ukernel_avx2();
+#endif
+    default: return gemm_ukernel_scalar();
+  }
+}
+
 void validate_gemm(const GemmShape& s, const GemmEpilogue& ep) {
   const size_t a_cols = s.trans_a == Trans::kNo ? s.k : s.m;
   const size_t a_rows = s.trans_a == Trans::kNo ? s.m : s.k;
@@ -221,7 +224,7 @@ void gemm_reset_tuning_for_testing() {
   g_min_flops_per_thread = kDefaultMinFlopsPerThread;
 }
 
-const char* gemm_ukernel_name(Isa isa) { return ukernel_for(isa).name; }
+const char* gemm_ukernel_name(Isa isa) { return gemm_ukernel_for(isa).name; }
 
 void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, const float* a, const float* b,
                        float beta, float* c, const GemmEpilogue& ep) {
@@ -232,7 +235,7 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
     scale_only(s, beta, c, ep);
     return;
   }
-  const GemmUkernel& uk = ukernel_for(isa);
+  const GemmUkernel& uk = gemm_ukernel_for(isa);
   const StridedView va = s.trans_a == Trans::kNo
                              ? StridedView{a, static_cast<ptrdiff_t>(s.lda), 1}
                              : StridedView{a, 1, static_cast<ptrdiff_t>(s.lda)};  // op(A): m x k
@@ -246,7 +249,7 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
   const bool swap = s.k >= 32 && s.m >= uk.nr &&
                     lane_efficiency(s.m, uk.nr) > 1.05 * lane_efficiency(s.n, uk.nr);
   if (!swap) {
-    gemm_core(uk, threads, CoreArgs{va, vb, s.m, s.n, s.k, alpha, beta, c, s.ldc, bias_row, bias_col, relu});
+    gemm_core(uk, threads, CoreArgs{va, vb, nullptr, s.m, s.n, s.k, alpha, beta, c, s.ldc, bias_row, bias_col, relu});
     return;
   }
   // Swapped: T (n x mc) = op(B)^T (n x k) * op(A)^T (k x mc), then C[i][j] <- T[j][i].
@@ -255,7 +258,7 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
     const size_t mc = min_sz(kSwapChunk, s.m - i0);
     float* t = workspace_floats(WorkspaceSlot::kGemmTranspose, s.n * mc);
     const StridedView vat{va.p + static_cast<ptrdiff_t>(i0) * va.rs, va.cs, va.rs};
-    gemm_core(uk, threads, CoreArgs{vbt, vat, s.n, mc, s.k, 1.0f, 0.0f, t, mc, nullptr, nullptr, false});
+    gemm_core(uk, threads, CoreArgs{vbt, vat, nullptr, s.n, mc, s.k, 1.0f, 0.0f, t, mc, nullptr, nullptr, false});
     constexpr size_t kBlock = 32;
     for (size_t ib = 0; ib < mc; ib += kBlock) {
       for (size_t jb = 0; jb < s.n; jb += kBlock) {
@@ -274,6 +277,27 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
       }
     }
   }
+}
+
+void compute_gemm_b_source(Isa isa, int threads, const GemmShape& s, float alpha, const float* a,
+                           const GemmPanelSource& b, float beta, float* c, const GemmEpilogue& ep) {
+  GemmShape shape = s;
+  shape.trans_b = Trans::kNo;
+  shape.ldb = s.n;
+  validate_gemm(shape, ep);
+  require_isa(isa);
+  if (s.m == 0 || s.n == 0) return;
+  if (s.k == 0 || alpha == 0.0f) {
+    scale_only(s, beta, c, ep);
+    return;
+  }
+  const GemmUkernel& uk = gemm_ukernel_for(isa);
+  const StridedView va = s.trans_a == Trans::kNo ? StridedView{a, static_cast<ptrdiff_t>(s.lda), 1}
+                                                 : StridedView{a, 1, static_cast<ptrdiff_t>(s.lda)};
+  gemm_core(uk, threads,
+            CoreArgs{va, StridedView{nullptr, 0, 0}, &b, s.m, s.n, s.k, alpha, beta, c, s.ldc,
+                     ep.bias_mode == BiasMode::kPerRow ? ep.bias : nullptr,
+                     ep.bias_mode == BiasMode::kPerCol ? ep.bias : nullptr, ep.activation == Activation::kRelu});
 }
 
 void compute_gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,

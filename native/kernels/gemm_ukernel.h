@@ -15,6 +15,7 @@
 #include <cstddef>
 
 #include "kernels/gemm_pack.h"
+#include "runtime/isa.h"
 
 namespace convkit {
 
@@ -45,6 +46,10 @@ struct GemmUkernel {
   GemmPackAFn pack_a;  // null: pack_a_panels(..., mr, ...)
   GemmPackBFn pack_b;  // null: pack_b_panels(..., nr, ...)
 };
+
+// The micro-kernel of a path (gemm_driver.cc). Other kernels that run their own loop nest around
+// the GEMM micro-kernel (Winograd convolution) get it here.
+const GemmUkernel& gemm_ukernel_for(Isa isa);
 
 // Defined in gemm_ukernel_scalar.cc (portable C++), gemm_ukernel_avx2.cc and gemm_ukernel_avx512.cc.
 const GemmUkernel& gemm_ukernel_scalar();

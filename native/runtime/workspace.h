@@ -7,7 +7,15 @@
 
 namespace convkit {
 
-enum class WorkspaceSlot { kGemmPackA = 0, kGemmPackB = 1, kGemmTranspose = 2, kCount = 3 };
+enum class WorkspaceSlot {
+  kGemmPackA = 0,
+  kGemmPackB = 1,
+  kGemmTranspose = 2,
+  kConvColumns = 3,  // im2col tiles (backward passes)
+  kConvOutput = 4,   // a batch chunk's output before it is scattered to NCHW
+  kConvWeights = 5,  // flipped weights, per-thread weight-gradient partial sums
+  kCount = 6
+};
 
 // At least `count` floats, 64-byte aligned, valid until the next call with the same slot on this
 // thread. Contents are unspecified. Throws Error(kOutOfMemory) when the allocation fails.

@@ -31,7 +31,7 @@ class Fixture:
     def tensor(self, value):
         if isinstance(value, torch.Tensor):
             value = value.detach().cpu().numpy()
-        arr = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
+        arr = np.array(value, dtype=np.float32, order="C")  # keeps 0-d shapes (ascontiguousarray does not)
         entry = {"shape": list(arr.shape), "offset": self.offset, "length": int(arr.size)}
         self.chunks.append(arr.astype("<f4").tobytes())
         self.offset += int(arr.size)

@@ -55,6 +55,7 @@ export function expectClose(actual: Tensor, expected: Tensor, tol: { atol: numbe
     const x = a[i] as number;
     const y = e[i] as number;
     if (Number.isNaN(y) && Number.isNaN(x)) continue;
+    if (Math.abs(x - y) <= tol.atol + tol.rtol * Math.abs(y)) continue;
     const ratio = Math.abs(x - y) / (tol.atol + tol.rtol * Math.abs(y));
     if (!(ratio <= 1) && (worst < 0 || !(ratio <= worstRatio))) {
       worst = i;

@@ -1,0 +1,478 @@
+// Convolution as a matrix multiplication (see conv.h for the contract).
+//
+// Forward, per group: Y (cog x S) = W (cog x K) * col(X) (K x S), K = cig * taps, S = output
+// positions. The GEMM's B panels are packed straight from the input (implicit im2col), so no column
+// buffer exists and memory stays bounded for any batch. Images with few output positions are
+// batched into one GEMM (columns of several images side by side) and scattered back to NCHW.
+// Work is split across threads by batch chunk (each thread runs single-threaded GEMMs on its own
+// images, its packed panels in its own L2); with fewer chunks than threads the GEMM itself splits.
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "kernels/conv.h"
+#include "kernels/conv_im2col.h"
+#include "kernels/gemm.h"
+#include "runtime/error.h"
+#include "runtime/isa.h"
+#include "runtime/threads.h"
+#include "runtime/workspace.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace convkit {
+namespace {
+
+inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// Columns a forward GEMM should have at least, so panels and threads are used well.
+constexpr size_t kTargetColumns = 1024;
+// Largest explicit column tile (floats) of the backward passes.
+constexpr size_t kMaxColumnTile = static_cast<size_t>(2) << 20;
+
+bool is_pointwise(const ConvParams& p) {
+  for (int a = 0; a < 3; ++a) {
+    if (p.kernel[a] != 1 || p.stride[a] != 1 || p.pad_begin[a] != 0 || p.pad_end[a] != 0) return false;
+  }
+  return true;
+}
+
+// Runs fn(chunk, inner_threads) for chunks 0..count-1: in parallel with single-threaded inner work
+// when there are enough chunks, else one after the other with all threads inside.
+template <class Fn>
+void for_chunks(size_t count, Fn fn) {
+  const int threads = num_threads();
+#if defined(_OPENMP)
+  if (threads > 1 && count >= static_cast<size_t>(threads)) {
+    Error failure(ErrorCode::kInternal, "");
+    bool failed = false;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (long i = 0; i < static_cast<long>(count); ++i) {
+      // No exception may leave an OpenMP region: keep the first, rethrow it after the loop.
+      try {
+        fn(static_cast<size_t>(i), 1);
+      } catch (const Error& e) {
+#pragma omp critical(convkit_conv_error)
+        {
+          failed = true;
+          failure = e;
+        }
+      } catch (const std::bad_alloc&) {
+#pragma omp critical(convkit_conv_error)
+        {
+          failed = true;
+          failure = Error(ErrorCode::kOutOfMemory, "conv: out of memory");
+        }
+      } catch (...) {
+#pragma omp critical(convkit_conv_error)
+        {
+          failed = true;
+          failure = Error(ErrorCode::kInternal, "conv: unexpected exception in a worker thread");
+        }
+      }
+    }
+    if (failed) throw failure;
+    return;
+  }
+#endif
+  for (size_t i = 0; i < count; ++i) fn(i, threads);
+}
+
+// The implicit im2col of `images` consecutive images of one group, as GEMM B panels.
+struct ImplicitColumns {
+  const ConvParams* p;
+  const float* x;       // first image of the chunk, first channel of the group
+  size_t image_stride;  // floats between images (in_channels * in_spatial)
+};
+
+// One run of panel columns inside one output row of one image.
+struct Segment {
+  size_t dst;       // first panel column
+  size_t len;       // columns
+  const float* x;   // the image's first channel plane of the group
+  long d0, h0, w0;  // input coordinates of tap (0, 0, 0) at the run's first output
+};
+
+void pack_implicit_columns(const void* ctx, size_t k0, size_t kc, size_t col0, size_t cols, size_t nr, float* dst) {
+  const ImplicitColumns& src = *static_cast<const ImplicitColumns*>(ctx);
+  const ConvParams& p = *src.p;
+  const size_t S = p.out_spatial(), in_s = p.in_spatial(), plane_hw = p.in[1] * p.in[2];
+  const long D = static_cast<long>(p.in[0]), H = static_cast<long>(p.in[1]), W = static_cast<long>(p.in[2]);
+  const long sw = static_cast<long>(p.stride[2]);
+  const long dd = static_cast<long>(p.dilation[0]), dh = static_cast<long>(p.dilation[1]);
+  const long dw = static_cast<long>(p.dilation[2]);
+  Segment segs[64 + 2];
+  for (size_t j0 = 0; j0 < cols; j0 += nr) {
+    const size_t jj = min_sz(nr, cols - j0);
+    // Split the panel's columns into runs along output rows (once per panel, not per k).
+    size_t nseg = 0;
+    for (size_t filled = 0; filled < jj;) {
+      const size_t j = col0 + j0 + filled;
+      const size_t image = j / S, s = j - image * S;
+      const size_t ow = s % p.out[2], oh = (s / p.out[2]) % p.out[1], od = s / (p.out[2] * p.out[1]);
+      const size_t len = min_sz(jj - filled, p.out[2] - ow);
+      segs[nseg++] = Segment{filled, len, src.x + image * src.image_stride,
+                             static_cast<long>(od * p.stride[0]) - static_cast<long>(p.pad_begin[0]),
+                             static_cast<long>(oh * p.stride[1]) - static_cast<long>(p.pad_begin[1]),
+                             static_cast<long>(ow * p.stride[2]) - static_cast<long>(p.pad_begin[2])};
+      filled += len;
+    }
+    size_t c, kd, kh, kw;
+    decode_col_row(p, k0, &c, &kd, &kh, &kw);
+    for (size_t q = 0; q < kc; ++q) {
+      float* __restrict d = dst + q * nr;
+      const long od_off = static_cast<long>(kd) * dd, oh_off = static_cast<long>(kh) * dh;
+      const long ow_off = static_cast<long>(kw) * dw;
+      const size_t plane = c * in_s;
+      for (size_t si = 0; si < nseg; ++si) {
+        const Segment& g = segs[si];
+        float* __restrict out = d + g.dst;
+        const long id = g.d0 + od_off, ih = g.h0 + oh_off;
+        const long len = static_cast<long>(g.len);
+        if (id < 0 || id >= D || ih < 0 || ih >= H) {
+          for (long i = 0; i < len; ++i) out[i] = 0.0f;
+          continue;
+        }
+        const float* __restrict row = g.x + plane + static_cast<size_t>(id) * plane_hw + static_cast<size_t>(ih) * p.in[2];
+        const long iw0 = g.w0 + ow_off;
+        long lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+        long hi = iw0 >= W ? 0 : (W - 1 - iw0) / sw + 1;
+        if (hi > len) hi = len;
+        if (lo > hi) lo = hi;
+        for (long i = 0; i < lo; ++i) out[i] = 0.0f;
+        if (sw == 1) {
+          const float* __restrict r = row + iw0;
+          for (long i = lo; i < hi; ++i) out[i] = r[i];
+        } else {
+          for (long i = lo; i < hi; ++i) out[i] = row[iw0 + i * sw];
+        }
+        for (long i = hi; i < len; ++i) out[i] = 0.0f;
+      }
+      for (size_t i = jj; i < nr; ++i) d[i] = 0.0f;
+      // Next row of the im2col matrix: (c, kd, kh, kw) in row-major order.
+      if (++kw == p.kernel[2]) {
+        kw = 0;
+        if (++kh == p.kernel[1]) {
+          kh = 0;
+          if (++kd == p.kernel[0]) {
+            kd = 0;
+            ++c;
+          }
+        }
+      }
+    }
+    dst += kc * nr;
+  }
+}
+
+void forward_gemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  const Isa isa = active_isa();
+  const size_t S = p.out_spatial(), cig = p.in_per_group(), cog = p.out_per_group(), K = p.col_rows();
+  const bool pointwise = is_pointwise(p);
+  // Images per chunk: enough columns for a well-shaped GEMM, enough chunks for the threads.
+  const size_t threads = static_cast<size_t>(num_threads());
+  size_t chunks = ceil_div(p.batch * S, kTargetColumns);
+  if (chunks < threads) chunks = threads;
+  size_t per_chunk = ceil_div(p.batch, chunks);
+  if (per_chunk < 1) per_chunk = 1;
+  if (pointwise) per_chunk = 1;  // a plain GEMM straight on each image
+  chunks = ceil_div(p.batch, per_chunk);
+
+  for_chunks(chunks * p.groups, [&](size_t task, int inner) {
+    const size_t chunk = task / p.groups, g = task % p.groups;
+    const size_t n0 = chunk * per_chunk, images = min_sz(per_chunk, p.batch - n0);
+    const float* xg = x + (n0 * p.in_channels + g * cig) * p.in_spatial();
+    float* yg = y + (n0 * p.out_channels + g * cog) * S;
+    GemmShape s;
+    s.m = cog;
+    s.n = images * S;
+    s.k = K;
+    s.lda = K;
+    GemmEpilogue ep;
+    if (bias != nullptr) {
+      ep.bias_mode = BiasMode::kPerRow;
+      ep.bias = bias + g * cog;
+    }
+    ep.activation = relu ? Activation::kRelu : Activation::kNone;
+    const float* wg = w + g * cog * K;
+    if (pointwise) {  // one image: Y (cog x S) = W (cog x cig) * X (cig x S)
+      s.ldb = S;
+      s.ldc = S;
+      compute_gemm_with(isa, inner, s, 1.0f, wg, xg, 0.0f, yg, ep);
+      return;
+    }
+    const ImplicitColumns cols{&p, xg, p.in_channels * p.in_spatial()};
+    const GemmPanelSource source{&pack_implicit_columns, &cols};
+    if (images == 1) {
+      s.ldc = S;
+      compute_gemm_b_source(isa, inner, s, 1.0f, wg, source, 0.0f, yg, ep);
+      return;
+    }
+    // Several images: compute cog x (images * S), then scatter rows to each image's NCHW block.
+    float* tmp = workspace_floats(WorkspaceSlot::kConvOutput, cog * images * S);
+    s.ldc = images * S;
+    compute_gemm_b_source(isa, inner, s, 1.0f, wg, source, 0.0f, tmp, ep);
+    for (size_t b = 0; b < images; ++b)
+      for (size_t o = 0; o < cog; ++o)
+        std::memcpy(yg + (b * p.out_channels + o) * S, tmp + o * images * S + b * S, S * sizeof(float));
+  });
+}
+
+// Stride 1 everywhere and padding no wider than the dilated kernel: dx is a convolution of dy.
+bool backward_data_as_conv(const ConvParams& p) {
+  for (int a = 0; a < 3; ++a) {
+    const size_t reach = p.dilation[a] * (p.kernel[a] - 1);
+    if (p.stride[a] != 1 || p.pad_begin[a] > reach || p.pad_end[a] > reach) return false;
+  }
+  return true;
+}
+
+void backward_data_flipped(const ConvParams& p, const float* dy, const float* w, float* dx) {
+  // w' [ci][co within group][taps reversed] so that dx = conv(dy, w').
+  const size_t cig = p.in_per_group(), cog = p.out_per_group(), taps = p.kernel_taps();
+  std::vector<float> flipped(p.w_size());
+  for (size_t g = 0; g < p.groups; ++g)
+    for (size_t o = 0; o < cog; ++o)
+      for (size_t c = 0; c < cig; ++c) {
+        const float* src = w + ((g * cog + o) * cig + c) * taps;
+        float* dst = flipped.data() + ((g * cig + c) * cog + o) * taps;
+        for (size_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
+      }
+  ConvParams q = p;
+  q.in_channels = p.out_channels;
+  q.out_channels = p.in_channels;
+  for (int a = 0; a < 3; ++a) {
+    q.in[a] = p.out[a];
+    q.out[a] = p.in[a];
+    const size_t reach = p.dilation[a] * (p.kernel[a] - 1);
+    q.pad_begin[a] = reach - p.pad_begin[a];
+    q.pad_end[a] = reach - p.pad_end[a];
+  }
+  conv_forward(q, dy, flipped.data(), nullptr, dx, false);
+}
+
+void backward_data_col2im(const ConvParams& p, const float* dy, const float* w, float* dx) {
+  const Isa isa = active_isa();
+  const size_t S = p.out_spatial(), cig = p.in_per_group(), cog = p.out_per_group(), K = p.col_rows();
+  const size_t in_s = p.in_spatial();
+  const size_t tile = min_sz(S, kMaxColumnTile / K > 64 ? kMaxColumnTile / K : 64);
+  std::memset(dx, 0, p.x_size() * sizeof(float));
+  for_chunks(p.batch * p.groups, [&](size_t task, int inner) {
+    const size_t n = task / p.groups, g = task % p.groups;
+    const float* dyg = dy + (n * p.out_channels + g * cog) * S;
+    float* dxg = dx + (n * p.in_channels + g * cig) * in_s;
+    float* col = workspace_floats(WorkspaceSlot::kConvColumns, K * tile);
+    for (size_t s0 = 0; s0 < S; s0 += tile) {
+      const size_t st = min_sz(tile, S - s0);
+      GemmShape s;  // col (K x st) = W^T (K x cog) * dY (cog x st)
+      s.trans_a = Trans::kYes;
+      s.m = K;
+      s.n = st;
+      s.k = cog;
+      s.lda = K;
+      s.ldb = S;
+      s.ldc = st;
+      compute_gemm_with(isa, inner, s, 1.0f, w + g * cog * K, dyg + s0, 0.0f, col);
+      for (size_t k = 0; k < K; ++k) {
+        size_t c, kd, kh, kw;
+        decode_col_row(p, k, &c, &kd, &kh, &kw);
+        col2im_add(p, dxg + c * in_s, kd, kh, kw, s0, st, col + k * st);
+      }
+    }
+  });
+}
+
+void backward_weight_gemm(const ConvParams& p, const float* x, const float* dy, float* dw) {
+  const Isa isa = active_isa();
+  const size_t S = p.out_spatial(), cig = p.in_per_group(), cog = p.out_per_group(), K = p.col_rows();
+  const size_t in_s = p.in_spatial();
+  const bool pointwise = is_pointwise(p);
+  // dW (cog x K) = sum over images of dY (cog x S) * col^T (S x K): a GEMM whose depth is the
+  // number of output positions. Small images are taken several at a time so the depth stays
+  // useful (each GEMM call reads and writes all of dW); large ones are cut into tiles so the column
+  // buffer stays bounded.
+  size_t images = 1;
+  while (images < p.batch && images * S < kTargetColumns / 2 && (images + 1) * S * K <= kMaxColumnTile) ++images;
+  const size_t tile = images > 1 || pointwise ? S : min_sz(S, kMaxColumnTile / K > 64 ? kMaxColumnTile / K : 64);
+  const size_t wsize = p.w_size();
+  const int threads = num_threads();
+  const size_t chunks = ceil_div(p.batch, images);
+  // With enough chunks, each thread sums its chunks into a private dW, then the partials are added.
+  const size_t parts = threads > 1 && chunks >= static_cast<size_t>(threads) ? static_cast<size_t>(threads) : 1;
+  std::vector<float> partials(parts > 1 ? (parts - 1) * wsize : 0);
+
+  for_chunks(parts, [&](size_t part, int inner) {
+    float* acc = part == 0 ? dw : partials.data() + (part - 1) * wsize;
+    bool first = true;
+    for (size_t chunk = chunks * part / parts; chunk < chunks * (part + 1) / parts; ++chunk) {
+      const size_t n0 = chunk * images, count = min_sz(images, p.batch - n0);
+      for (size_t g = 0; g < p.groups; ++g) {
+        float* dwg = acc + g * cog * K;
+        for (size_t s0 = 0; s0 < S; s0 += tile) {
+          const size_t st = min_sz(tile, S - s0);
+          const size_t depth = count * st;
+          const float* a;
+          size_t lda;
+          const float* cols;
+          size_t ldb;
+          if (count == 1 && pointwise) {  // X itself is the column matrix
+            a = dy + (n0 * p.out_channels + g * cog) * S + s0;
+            lda = S;
+            cols = x + (n0 * p.in_channels + g * cig) * in_s + s0;
+            ldb = S;
+          } else {
+            float* col = workspace_floats(WorkspaceSlot::kConvColumns, K * depth);
+            for (size_t b = 0; b < count; ++b) {
+              const float* xg = x + ((n0 + b) * p.in_channels + g * cig) * in_s;
+              for (size_t k = 0; k < K; ++k) {
+                size_t c, kd, kh, kw;
+                decode_col_row(p, k, &c, &kd, &kh, &kw);
+                im2col_fill(p, ColRow{xg + c * in_s, kd, kh, kw}, s0, st, col + k * depth + b * st);
+              }
+            }
+            cols = col;
+            ldb = depth;
+            if (count == 1) {
+              a = dy + (n0 * p.out_channels + g * cog) * S + s0;
+              lda = S;
+            } else {  // the images' dY rows side by side
+              float* rows = workspace_floats(WorkspaceSlot::kConvOutput, cog * depth);
+              for (size_t o = 0; o < cog; ++o)
+                for (size_t b = 0; b < count; ++b)
+                  std::memcpy(rows + o * depth + b * st, dy + ((n0 + b) * p.out_channels + g * cog + o) * S + s0,
+                              st * sizeof(float));
+              a = rows;
+              lda = depth;
+            }
+          }
+          GemmShape s;  // dW (cog x K) += dY (cog x depth) * col^T (depth x K)
+          s.trans_b = Trans::kYes;
+          s.m = cog;
+          s.n = K;
+          s.k = depth;
+          s.lda = lda;
+          s.ldb = ldb;
+          s.ldc = K;
+          compute_gemm_with(isa, inner, s, 1.0f, a, cols, first && s0 == 0 ? 0.0f : 1.0f, dwg);
+        }
+      }
+      first = false;
+    }
+    if (first) std::memset(acc, 0, wsize * sizeof(float));  // no images in this part
+  });
+  for (size_t part = 1; part < parts; ++part) {
+    const float* src = partials.data() + (part - 1) * wsize;
+    for (size_t i = 0; i < wsize; ++i) dw[i] += src[i];
+  }
+}
+
+void bias_gradient(const ConvParams& p, const float* dy, float* dbias) {
+  const size_t S = p.out_spatial();
+  for (size_t co = 0; co < p.out_channels; ++co) {
+    double acc = 0.0;
+    for (size_t n = 0; n < p.batch; ++n) {
+      const float* row = dy + (n * p.out_channels + co) * S;
+      float part = 0.0f;
+      for (size_t i = 0; i < S; ++i) part += row[i];
+      acc += part;
+    }
+    dbias[co] = static_cast<float>(acc);
+  }
+}
+
+std::string describe(const ConvParams& p) {
+  std::string s = "conv: ";
+  s += "batch " + std::to_string(p.batch) + ", channels " + std::to_string(p.in_channels) + " -> " +
+       std::to_string(p.out_channels) + ", groups " + std::to_string(p.groups);
+  return s;
+}
+
+}  // namespace
+
+void validate_conv(const ConvParams& p) {
+  if (p.groups == 0 || p.in_channels == 0 || p.out_channels == 0 || p.in_channels % p.groups != 0 ||
+      p.out_channels % p.groups != 0) {
+    throw Error(ErrorCode::kArgument, describe(p) + ": channels must be positive multiples of groups");
+  }
+  for (int a = 0; a < 3; ++a) {
+    if (p.kernel[a] == 0 || p.stride[a] == 0 || p.dilation[a] == 0 || p.in[a] == 0) {
+      throw Error(ErrorCode::kArgument, describe(p) + ": sizes, kernel, stride and dilation must be positive");
+    }
+    const size_t padded = p.in[a] + p.pad_begin[a] + p.pad_end[a];
+    const size_t reach = p.dilation[a] * (p.kernel[a] - 1) + 1;
+    if (padded < reach) {
+      throw Error(ErrorCode::kShape, describe(p) + ": the padded input (" + std::to_string(padded) +
+                                         ") is smaller than the dilated kernel (" + std::to_string(reach) + ")");
+    }
+    const size_t expect = (padded - reach) / p.stride[a] + 1;
+    if (p.out[a] != expect) {
+      throw Error(ErrorCode::kShape, describe(p) + ": output size " + std::to_string(p.out[a]) + " on axis " +
+                                         std::to_string(a) + " should be " + std::to_string(expect));
+    }
+  }
+}
+
+bool conv_is_depthwise(const ConvParams& p) { return p.groups > 1 && p.groups == p.in_channels; }
+
+void conv_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  validate_conv(p);
+  if (p.batch == 0) return;
+  if (conv_is_depthwise(p)) {
+    conv_depthwise_forward(p, x, w, bias, y, relu);
+    return;
+  }
+  if (conv_winograd_applicable(p)) {
+    conv_winograd_forward(p, x, w, bias, y, relu);
+    return;
+  }
+  forward_gemm(p, x, w, bias, y, relu);
+}
+
+void conv_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {
+  validate_conv(p);
+  if (p.batch == 0) return;
+  if (conv_is_depthwise(p)) {
+    conv_depthwise_backward_data(p, dy, w, dx);
+  } else if (is_pointwise(p)) {
+    const Isa isa = active_isa();
+    const size_t S = p.out_spatial(), cig = p.in_per_group(), cog = p.out_per_group();
+    for_chunks(p.batch * p.groups, [&](size_t task, int inner) {
+      const size_t n = task / p.groups, g = task % p.groups;
+      GemmShape s;  // dX (cig x S) = W^T (cig x cog) * dY (cog x S)
+      s.trans_a = Trans::kYes;
+      s.m = cig;
+      s.n = S;
+      s.k = cog;
+      s.lda = cig;
+      s.ldb = S;
+      s.ldc = S;
+      compute_gemm_with(isa, inner, s, 1.0f, w + g * cog * cig, dy + (n * p.out_channels + g * cog) * S, 0.0f,
+                        dx + (n * p.in_channels + g * cig) * S);
+    });
+  } else if (backward_data_as_conv(p)) {
+    backward_data_flipped(p, dy, w, dx);
+  } else {
+    backward_data_col2im(p, dy, w, dx);
+  }
+}
+
+void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw, float* dbias) {
+  validate_conv(p);
+  if (p.batch == 0) {
+    std::memset(dw, 0, p.w_size() * sizeof(float));
+    if (dbias != nullptr) std::memset(dbias, 0, p.out_channels * sizeof(float));
+    return;
+  }
+  if (conv_is_depthwise(p)) {
+    conv_depthwise_backward_weight(p, x, dy, dw, dbias);
+    return;
+  }
+  backward_weight_gemm(p, x, dy, dw);
+  if (dbias != nullptr) bias_gradient(p, dy, dbias);
+}
+
+}  // namespace convkit

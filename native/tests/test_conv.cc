@@ -1,0 +1,215 @@
+// Convolution: forward, backward-data and backward-weight of every implementation (implicit-im2col
+// GEMM with image batching, pointwise GEMM, flipped-kernel backward, col2im backward, depthwise
+// direct) against the direct-loop reference, on 1-D, 2-D and 3-D shapes with odd sizes, strides,
+// asymmetric padding, dilation, groups and channel multipliers, on every supported path at 1 and 2
+// threads. Tolerance per element: 4 (terms + 2) eps * (sum of |products|), terms = the number of
+// products summed, eps = 2^-24 (float32 accumulation in a different order).
+#include <cmath>
+#include <vector>
+
+#include "kernels/conv.h"
+#include "runtime/error.h"
+#include "runtime/isa.h"
+#include "runtime/threads.h"
+#include "tests/harness.h"
+
+namespace convkit::test {
+namespace {
+
+struct ConvCase {
+  ConvParams p;
+  bool bias = true;
+  bool relu = false;
+};
+
+ConvParams make(size_t n, size_t ci, size_t co, size_t groups, std::vector<size_t> in, std::vector<size_t> k,
+                std::vector<size_t> stride, std::vector<size_t> pb, std::vector<size_t> pe, std::vector<size_t> dil) {
+  ConvParams p;
+  p.batch = n;
+  p.in_channels = ci;
+  p.out_channels = co;
+  p.groups = groups;
+  const size_t lead = 3 - in.size();
+  for (size_t a = 0; a < in.size(); ++a) {
+    p.in[lead + a] = in[a];
+    p.kernel[lead + a] = k[a];
+    p.stride[lead + a] = stride[a];
+    p.pad_begin[lead + a] = pb[a];
+    p.pad_end[lead + a] = pe[a];
+    p.dilation[lead + a] = dil[a];
+  }
+  for (int a = 0; a < 3; ++a) {
+    p.out[a] = (p.in[a] + p.pad_begin[a] + p.pad_end[a] - p.dilation[a] * (p.kernel[a] - 1) - 1) / p.stride[a] + 1;
+  }
+  return p;
+}
+
+std::vector<float> random_vec(size_t n, Rng& rng) {
+  std::vector<float> v(n);
+  for (float& x : v) x = rng.uniform();
+  return v;
+}
+
+std::vector<float> abs_vec(const std::vector<float>& v) {
+  std::vector<float> a(v.size());
+  for (size_t i = 0; i < v.size(); ++i) a[i] = std::fabs(v[i]);
+  return a;
+}
+
+bool compare(Context& ck_ctx, const char* what, const std::vector<float>& got, const std::vector<float>& want,
+             const std::vector<float>& mag, double terms, const std::string& label) {
+  const double eps = std::ldexp(1.0, -24);
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double bound = 4.0 * (terms + 2.0) * eps * mag[i] + 1e-30;
+    if (!(std::fabs(static_cast<double>(got[i]) - want[i]) <= bound)) {
+      CK_CHECK(false, label << " " << what << "[" << i << "] = " << got[i] << ", reference " << want[i] << ", bound "
+                            << bound);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string label_of(const ConvParams& p) {
+  std::ostringstream os;
+  os << "n" << p.batch << " c" << p.in_channels << "->" << p.out_channels << " g" << p.groups << " in";
+  for (size_t v : p.in) os << "," << v;
+  os << " k";
+  for (size_t v : p.kernel) os << "," << v;
+  os << " s";
+  for (size_t v : p.stride) os << "," << v;
+  os << " pb";
+  for (size_t v : p.pad_begin) os << "," << v;
+  os << " pe";
+  for (size_t v : p.pad_end) os << "," << v;
+  os << " d";
+  for (size_t v : p.dilation) os << "," << v;
+  return os.str();
+}
+
+void run_conv_case(Context& ck_ctx, const ConvCase& c, uint64_t seed) {
+  const ConvParams& p = c.p;
+  Rng rng(seed);
+  const auto x = random_vec(p.x_size(), rng), w = random_vec(p.w_size(), rng), dy = random_vec(p.y_size(), rng);
+  const auto bias = random_vec(p.out_channels, rng);
+  const float* b = c.bias ? bias.data() : nullptr;
+  std::vector<float> y_ref(p.y_size()), dx_ref(p.x_size()), dw_ref(p.w_size()), db_ref(p.out_channels);
+  std::vector<float> y_mag(p.y_size()), dx_mag(p.x_size()), dw_mag(p.w_size()), db_mag(p.out_channels);
+  conv_forward_ref(p, x.data(), w.data(), b, y_ref.data(), c.relu);
+  conv_backward_data_ref(p, dy.data(), w.data(), dx_ref.data());
+  conv_backward_weight_ref(p, x.data(), dy.data(), dw_ref.data(), db_ref.data());
+  const auto ax = abs_vec(x), aw = abs_vec(w), ady = abs_vec(dy), ab = abs_vec(bias);
+  conv_forward_ref(p, ax.data(), aw.data(), c.bias ? ab.data() : nullptr, y_mag.data(), false);
+  conv_backward_data_ref(p, ady.data(), aw.data(), dx_mag.data());
+  conv_backward_weight_ref(p, ax.data(), ady.data(), dw_mag.data(), db_mag.data());
+  const double k_terms = static_cast<double>(p.col_rows());
+  const double dx_terms = static_cast<double>(p.out_per_group() * p.kernel_taps());
+  const double dw_terms = static_cast<double>(p.batch * p.out_spatial());
+  const Isa before_isa = active_isa();
+  const int before_threads = num_threads();
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    set_isa(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      const std::string label = std::string(isa_name(isa)) + " t" + std::to_string(threads) + " " + label_of(p);
+      std::vector<float> y(p.y_size(), NAN), dx(p.x_size(), NAN), dw(p.w_size(), NAN), db(p.out_channels, NAN);
+      conv_forward(p, x.data(), w.data(), b, y.data(), c.relu);
+      conv_backward_data(p, dy.data(), w.data(), dx.data());
+      conv_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
+      const bool ok = compare(ck_ctx, "y", y, y_ref, y_mag, k_terms, label) &&
+                      compare(ck_ctx, "dx", dx, dx_ref, dx_mag, dx_terms, label) &&
+                      compare(ck_ctx, "dw", dw, dw_ref, dw_mag, dw_terms, label) &&
+                      compare(ck_ctx, "dbias", db, db_ref, db_mag, dw_terms, label);
+      if (!ok) {
+        set_isa(before_isa);
+        set_num_threads(before_threads);
+        return;
+      }
+    }
+  }
+  set_isa(before_isa);
+  set_num_threads(before_threads);
+}
+
+}  // namespace
+
+CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
+  const std::vector<ConvCase> cases = {
+      {make(2, 3, 5, 1, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},                // same-padded 3x3
+      {make(3, 4, 6, 1, {11, 10}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true, true},  // stride 2 + relu
+      {make(2, 3, 4, 1, {13, 12}, {7, 7}, {2, 2}, {3, 3}, {3, 3}, {1, 1})},              // ResNet stem shape
+      {make(1, 3, 8, 1, {23, 23}, {11, 11}, {4, 4}, {2, 2}, {2, 2}, {1, 1}), false},     // AlexNet conv1 shape
+      {make(2, 4, 4, 2, {9, 8}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2})},                // groups 2, dilation 2
+      {make(2, 6, 6, 6, {9, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},                // depthwise
+      {make(2, 4, 8, 4, {8, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})},                // depthwise x2 multiplier, stride 2
+      {make(3, 8, 5, 1, {6, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1})},                // pointwise
+      {make(2, 8, 6, 2, {9, 9}, {1, 1}, {2, 2}, {0, 0}, {0, 0}, {1, 1})},                // 1x1 stride 2 downsample, groups
+      {make(2, 3, 4, 1, {8, 7}, {2, 4}, {1, 1}, {0, 1}, {1, 2}, {1, 1})},                // even kernel, asymmetric 'same'
+      {make(2, 3, 4, 1, {10, 9}, {3, 2}, {3, 2}, {2, 0}, {0, 1}, {1, 2})},               // mixed strides/dilations
+      {make(40, 5, 7, 1, {3, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},               // tiny images: batched GEMM
+      {make(33, 16, 12, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, true}, // batch chunks + relu
+  };
+  uint64_t seed = 1;
+  for (const ConvCase& c : cases) {
+    run_conv_case(ck_ctx, c, seed++);
+    if (ck_ctx.failed()) return;
+  }
+}
+
+CK_TEST(conv1d_and_conv3d_match_reference) {
+  const std::vector<ConvCase> cases = {
+      {make(3, 5, 7, 1, {17}, {3}, {1}, {1}, {1}, {1})},            // text CNN over embeddings
+      {make(2, 6, 4, 2, {20}, {5}, {2}, {2}, {3}, {2})},            // 1-D groups, dilation, asymmetric
+      {make(2, 4, 4, 4, {15}, {3}, {1}, {1}, {1}, {1})},            // 1-D depthwise
+      {make(2, 3, 4, 1, {5, 7, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1})},  // video 3x3x3
+      {make(1, 2, 3, 1, {6, 9, 8}, {2, 3, 3}, {2, 2, 1}, {0, 1, 1}, {1, 1, 1}, {1, 1, 2})},  // 3-D stride/dilation
+      {make(2, 4, 4, 4, {4, 5, 5}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1})},  // 3-D depthwise
+  };
+  uint64_t seed = 100;
+  for (const ConvCase& c : cases) {
+    run_conv_case(ck_ctx, c, seed++);
+    if (ck_ctx.failed()) return;
+  }
+}
+
+CK_TEST(conv_winograd_matches_reference) {
+  // Forced for small channel counts so the reference stays cheap; odd sizes leave partial tiles.
+  conv_set_algo(ConvAlgo::kWinograd);
+  const std::vector<ConvCase> cases = {
+      {make(2, 5, 7, 1, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},
+      {make(3, 13, 17, 1, {6, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, true},
+      {make(1, 4, 3, 1, {8, 8}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), false},
+      {make(2, 3, 4, 1, {5, 6}, {3, 3}, {1, 1}, {2, 0}, {1, 2}, {1, 1})},   // asymmetric padding
+      {make(40, 6, 5, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},  // many tiny images, blocks span images
+  };
+  uint64_t seed = 300;
+  for (const ConvCase& c : cases) {
+    run_conv_case(ck_ctx, c, seed++);
+    if (ck_ctx.failed()) break;
+  }
+  conv_set_algo(ConvAlgo::kAuto);
+}
+
+CK_TEST(conv_rejects_inconsistent_parameters) {
+  ConvParams p = make(1, 3, 4, 1, {5, 5}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1});
+  p.out[2] = 4;  // should be 3
+  std::vector<float> buf(1000);
+  bool threw = false;
+  try {
+    conv_forward(p, buf.data(), buf.data(), nullptr, buf.data(), false);
+  } catch (const Error& e) {
+    threw = e.code() == ErrorCode::kShape && std::string(e.what()).find("should be 3") != std::string::npos;
+  }
+  CK_CHECK(threw, "a wrong output size was not rejected");
+  ConvParams q = make(1, 3, 4, 2, {5, 5}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1});
+  threw = false;
+  try {
+    conv_forward(q, buf.data(), buf.data(), nullptr, buf.data(), false);
+  } catch (const Error& e) {
+    threw = e.code() == ErrorCode::kArgument;
+  }
+  CK_CHECK(threw, "channels not divisible by groups were not rejected");
+}
+
+}  // namespace convkit::test
