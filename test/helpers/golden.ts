@@ -54,7 +54,7 @@ export function expectClose(actual: Tensor, expected: Tensor, tol: { atol: numbe
   for (let i = 0; i < e.length; i++) {
     const x = a[i] as number;
     const y = e[i] as number;
-    if (Number.isNaN(y) && Number.isNaN(x)) continue;
+    if (x === y || (Number.isNaN(y) && Number.isNaN(x))) continue;
     if (Math.abs(x - y) <= tol.atol + tol.rtol * Math.abs(y)) continue;
     const ratio = Math.abs(x - y) / (tol.atol + tol.rtol * Math.abs(y));
     if (!(ratio <= 1) && (worst < 0 || !(ratio <= worstRatio))) {
