@@ -1,5 +1,9 @@
 # Reads native/sources.json: the one list of native sources shared with binding.gyp.
 file(READ "${CMAKE_CURRENT_LIST_DIR}/../native/sources.json" CONVKIT_SOURCES_JSON)
+# Reconfigure when the list changes, so a build never links without a newly listed file.
+if(NOT CMAKE_SCRIPT_MODE_FILE)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/../native/sources.json")
+endif()
 get_filename_component(CONVKIT_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
 # convkit_sources(<group> <out-var>): absolute paths of the group's sources.

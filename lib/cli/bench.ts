@@ -1,7 +1,8 @@
 /** `convkit bench <suite...>`: each suite prints its table (or JSON) and returns its report. */
+import { benchConv, formatConvReport, type ConvBenchReport } from '../bench/conv.js';
 import { benchGemm, formatGemmReport, type GemmBenchReport } from '../bench/gemm.js';
 
-export const BENCH_SUITES = ['gemm'];
+export const BENCH_SUITES = ['gemm', 'conv'];
 
 export interface BenchOptions {
   threads: number[];
@@ -10,8 +11,8 @@ export interface BenchOptions {
   json: boolean;
 }
 
-export function runBench(suites: string[], opts: BenchOptions): Record<string, GemmBenchReport> {
-  const reports: Record<string, GemmBenchReport> = {};
+export function runBench(suites: string[], opts: BenchOptions): Record<string, GemmBenchReport | ConvBenchReport> {
+  const reports: Record<string, GemmBenchReport | ConvBenchReport> = {};
   const progress = (m: string) => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${m}`);
   };
@@ -21,6 +22,13 @@ export function runBench(suites: string[], opts: BenchOptions): Record<string, G
       if (process.stderr.isTTY && !opts.json) process.stderr.write('\r\x1b[K');
       reports[suite] = r;
       if (!opts.json) console.log(`${formatGemmReport(r)}\n`);
+    } else if (suite === 'conv') {
+      // The issue's conv suite runs at 2 threads; --threads picks the last count given.
+      const threads = opts.threads[opts.threads.length - 1] ?? 2;
+      const r = benchConv({ threads, minSeconds: opts.minSeconds, peers: opts.peers, onProgress: progress });
+      if (process.stderr.isTTY && !opts.json) process.stderr.write('\r\x1b[K');
+      reports[suite] = r;
+      if (!opts.json) console.log(`${formatConvReport(r)}\n`);
     }
   }
   if (opts.json) console.log(JSON.stringify(reports, null, 2));
