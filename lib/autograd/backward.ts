@@ -23,11 +23,14 @@ function sumInto(a: Tensor, b: Tensor): Tensor {
   return new Tensor(out, a.shape);
 }
 
-/** Adds `g` into the leaf's `.grad`, allocating it the first time. */
-function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+/**
+ * Adds `g` into the leaf's `.grad`. The first gradient is adopted without a copy when `owned` (no
+ * other tensor can see its buffer), else copied; later ones are added in place.
+ */
+function accumulateLeaf(leaf: Tensor, g: Tensor, owned: boolean): void {
   const existing = leaf.grad;
   if (existing === null) {
-    leaf.grad = new Tensor(g.data.slice(), leaf.shape);
+    leaf.grad = new Tensor(owned ? g.data : g.data.slice(), leaf.shape);
     return;
   }
   const d = existing.data;
@@ -82,7 +85,7 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
   }
   const start = root.gradFn;
   if (start === null) {
-    accumulateLeaf(root, seed);
+    accumulateLeaf(root, seed, false);
     return;
   }
   const retain = options.retainGraph ?? false;
@@ -98,10 +101,18 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
           `backward: the graph through '${node.name}' was already freed by an earlier backward(); pass backward(undefined, { retainGraph: true }) the first time to backpropagate through it twice`,
         );
       }
-      if (node.retained !== null) accumulateLeaf(node.retained, g);
+      if (node.retained !== null) accumulateLeaf(node.retained, g, false);
       const needs = node.inputs.map((t) => t !== null);
       const inputGrads = node.apply(g, needs);
       if (!retain) node.release();
+      // A returned gradient may be adopted by a leaf only if nothing else can see its buffer: not
+      // the incoming gradient, not the user's seed, not another gradient of this call, and the
+      // whole buffer (not a view into a larger one).
+      const uses = new Map<ArrayBufferLike, number>();
+      for (const t of inputGrads) if (t !== null) uses.set(t.data.buffer, (uses.get(t.data.buffer) ?? 0) + 1);
+      const owns = (t: Tensor): boolean =>
+        t.data.buffer !== g.data.buffer && t.data.buffer !== seed.data.buffer && uses.get(t.data.buffer) === 1 &&
+        t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength;
       node.inputs.forEach((input, i) => {
         const gi = inputGrads[i] ?? null;
         if (input === null || gi === null) return;
@@ -110,7 +121,7 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
         }
         const producer = input.gradFn;
         if (producer === null) {
-          accumulateLeaf(input, gi);
+          accumulateLeaf(input, gi, owns(gi));
         } else {
           const prev = grads.get(producer);
           grads.set(producer, prev === undefined ? gi : sumInto(prev, gi));

@@ -32,6 +32,7 @@
 #include "kernels/activation.h"
 #include "kernels/loss.h"
 #include "kernels/softmax.h"
+#include "runtime/memory.h"
 
 namespace convkit::binding {
 namespace {
@@ -130,6 +131,7 @@ Napi::Value activation_forward_js(const Napi::CallbackInfo& info) {
     const Span<float> x = f32(info, 2, "x"), y = f32(info, 3, "y");
     require_length(env, y, x.length, "_activationForward");
     require_disjoint(env, y, x, "_activationForward");
+    advise_huge_pages(y.data, x.length * sizeof(float));
     activation_forward(kind, param, x.data, y.data, x.length);
     return env.Undefined();
   });
@@ -146,6 +148,7 @@ Napi::Value activation_backward_js(const Napi::CallbackInfo& info) {
     require_length(env, dx, saved.length, "_activationBackward");
     require_disjoint(env, dx, saved, "_activationBackward");
     require_disjoint(env, dx, dy, "_activationBackward");
+    advise_huge_pages(dx.data, saved.length * sizeof(float));
     activation_backward(kind, param, saved.data, dy.data, dx.data, saved.length);
     return env.Undefined();
   });
@@ -170,6 +173,7 @@ Napi::Value softmax_forward_js(const Napi::CallbackInfo& info) {
     require_length(env, x, total, "_softmaxForward");
     require_length(env, y, total, "_softmaxForward");
     require_disjoint(env, y, x, "_softmaxForward");
+    advise_huge_pages(y.data, total * sizeof(float));
     softmax_forward(log ? SoftmaxKind::kLogSoftmax : SoftmaxKind::kSoftmax, s, x.data, y.data);
     return env.Undefined();
   });
@@ -188,6 +192,7 @@ Napi::Value softmax_backward_js(const Napi::CallbackInfo& info) {
     require_length(env, dx, total, "_softmaxBackward");
     require_disjoint(env, dx, y, "_softmaxBackward");
     require_disjoint(env, dx, dy, "_softmaxBackward");
+    advise_huge_pages(dx.data, total * sizeof(float));
     softmax_backward(log ? SoftmaxKind::kLogSoftmax : SoftmaxKind::kSoftmax, s, y.data, dy.data, dx.data);
     return env.Undefined();
   });

@@ -11,6 +11,7 @@
 #include "binding/args.h"
 #include "binding/exports.h"
 #include "kernels/conv.h"
+#include "runtime/memory.h"
 
 namespace convkit::binding {
 namespace {
@@ -100,6 +101,7 @@ Napi::Value conv_forward_js(const Napi::CallbackInfo& info) {
       require_length(env, b, p.out_channels, "bias");
       bias = b.Data();
     }
+    advise_huge_pages(y.Data(), s.y * sizeof(float));
     conv_forward(p, x.Data(), w.Data(), bias, y.Data(), relu);
     return env.Undefined();
   });
@@ -117,6 +119,7 @@ Napi::Value conv_backward_data_js(const Napi::CallbackInfo& info) {
     require_length(env, dy, s.y, "dy");
     require_length(env, w, s.w, "w");
     require_length(env, dx, s.x, "dx");
+    advise_huge_pages(dx.Data(), s.x * sizeof(float));
     conv_backward_data(p, dy.Data(), w.Data(), dx.Data());
     return env.Undefined();
   });
@@ -141,6 +144,7 @@ Napi::Value conv_backward_weight_js(const Napi::CallbackInfo& info) {
       require_length(env, b, p.out_channels, "dbias");
       dbias = b.Data();
     }
+    advise_huge_pages(dw.Data(), s.w * sizeof(float));
     conv_backward_weight(p, x.Data(), dy.Data(), dw.Data(), dbias);
     return env.Undefined();
   });

@@ -3,6 +3,7 @@
 #include "binding/args.h"
 #include "binding/exports.h"
 #include "kernels/gemm.h"
+#include "runtime/memory.h"
 #include "runtime/isa.h"
 #include "runtime/threads.h"
 
@@ -51,6 +52,7 @@ Napi::Value gemm(const Napi::CallbackInfo& info) {
                      s.ldb, "b");
     }
     require_extent(env, c, c_off, s.m, s.n, s.ldc, "c");
+    if (beta == 0.0f && s.ldc == s.n) advise_huge_pages(c.Data() + c_off, s.m * s.n * sizeof(float));
     compute_gemm_with(isa, threads, s, alpha, reads_ab ? a.Data() + a_off : nullptr,
                       reads_ab ? b.Data() + b_off : nullptr, beta, c.Data() + c_off, ep);
     return env.Undefined();

@@ -11,29 +11,13 @@
 
 #include "binding/args.h"
 #include "binding/exports.h"
+#include "runtime/memory.h"
 #include "kernels/batchnorm.h"
 #include "kernels/lrn.h"
 
 namespace convkit::binding {
 namespace {
 
-// A fresh output buffer (a new Float32Array: untouched, zero pages) is first written by the kernel.
-// On Linux each first touch of a 4 KiB page is a page fault, and on this project's virtual machine
-// writing 25 MB that way costs ~70 ms, far more than the normalisation itself; advising transparent
-// huge pages on the 2 MiB-aligned interior makes the faults 512x fewer. Advice only: it changes no
-// contents, and is ignored where THP is off. Small buffers are left alone.
-void advise_output(void* data, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  if (data == nullptr || bytes < 2 * kHuge) return;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
-  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)data;
-  (void)bytes;
-#endif
-}
 
 struct Dims {
   size_t n, c, s, total;
@@ -85,7 +69,7 @@ Napi::Value bn_forward_train(const Napi::CallbackInfo& info) {
     float* y = required_f32(info, 10, d.total, "y");
     float* save_mean = required_f32(info, 11, d.c, "saveMean");
     float* save_invstd = required_f32(info, 12, d.c, "saveInvstd");
-    advise_output(y, d.total * sizeof(float));
+    advise_huge_pages(y, d.total * sizeof(float));
     batch_norm_forward_train(BatchNormShape{d.n, d.c, d.s}, x, a, y, save_mean, save_invstd);
     return info.Env().Undefined();
   });
@@ -105,7 +89,7 @@ Napi::Value bn_forward_eval(const Napi::CallbackInfo& info) {
     float* y = required_f32(info, 9, d.total, "y");
     float* save_mean = optional_f32(info, 10, d.c, "saveMean");
     float* save_invstd = optional_f32(info, 11, d.c, "saveInvstd");
-    advise_output(y, d.total * sizeof(float));
+    advise_huge_pages(y, d.total * sizeof(float));
     batch_norm_forward_eval(BatchNormShape{d.n, d.c, d.s}, x, weight, bias, rm, rv, eps, y, save_mean, save_invstd);
     return info.Env().Undefined();
   });
@@ -125,7 +109,7 @@ Napi::Value bn_backward(const Napi::CallbackInfo& info) {
     float* gx = optional_f32(info, 9, d.total, "gx");
     float* gweight = optional_f32(info, 10, d.c, "gweight");
     float* gbias = optional_f32(info, 11, d.c, "gbias");
-    advise_output(gx, d.total * sizeof(float));
+    advise_huge_pages(gx, d.total * sizeof(float));
     batch_norm_backward(BatchNormShape{d.n, d.c, d.s}, x, gy, weight, mean, invstd, training, gx, gweight, gbias);
     return info.Env().Undefined();
   });
@@ -148,7 +132,7 @@ Napi::Value lrn_forward_js(const Napi::CallbackInfo& info) {
     const float* x = required_f32(info, 0, d.total, "x");
     const LrnParams p = arg_lrn(info, 4);
     float* y = required_f32(info, 8, d.total, "y");
-    advise_output(y, d.total * sizeof(float));
+    advise_huge_pages(y, d.total * sizeof(float));
     lrn_forward(LrnShape{d.n, d.c, d.s}, p, x, y);
     return info.Env().Undefined();
   });
@@ -163,7 +147,7 @@ Napi::Value lrn_backward_js(const Napi::CallbackInfo& info) {
     const float* gy = required_f32(info, 1, d.total, "gy");
     const LrnParams p = arg_lrn(info, 5);
     float* gx = required_f32(info, 9, d.total, "gx");
-    advise_output(gx, d.total * sizeof(float));
+    advise_huge_pages(gx, d.total * sizeof(float));
     lrn_backward(LrnShape{d.n, d.c, d.s}, p, x, gy, gx);
     return info.Env().Undefined();
   });

@@ -11,6 +11,7 @@
 
 #include "binding/args.h"
 #include "binding/exports.h"
+#include "runtime/memory.h"
 #include "kernels/pool.h"
 
 namespace convkit::binding {
@@ -18,23 +19,6 @@ namespace {
 
 constexpr double kMaxSafe = 9007199254740991.0;
 
-// A fresh output buffer (a new Float32Array: untouched, zero pages) is first written by the kernel.
-// On Linux each first touch of a 4 KiB page is a page fault, and on this project's virtual machine
-// writing 100 MB that way costs ~300 ms, far more than the pooling itself; advising transparent huge
-// pages on the 2 MiB-aligned interior makes the faults 512x fewer (~15 ms). Advice only: it changes
-// no contents, and is ignored where THP is off. Small buffers are left alone.
-void advise_output(void* data, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  if (bytes < 2 * kHuge) return;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
-  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)data;
-  (void)bytes;
-#endif
-}
 
 size_t field_size(Napi::Env env, const Napi::Object& obj, const char* name) {
   Napi::Value v = obj.Get(name);
@@ -140,8 +124,8 @@ Napi::Value max_pool_forward_js(const Napi::CallbackInfo& info) {
       require_length(env, idx.ElementLength(), y.ElementLength(), "indices");
       indices = idx.Data();
     }
-    advise_output(y.Data(), y.ByteLength());
-    if (indices != nullptr) advise_output(indices, y.ElementLength() * sizeof(int32_t));
+    advise_huge_pages(y.Data(), y.ByteLength());
+    if (indices != nullptr) advise_huge_pages(indices, y.ElementLength() * sizeof(int32_t));
     max_pool_forward(g, x.Data(), y.Data(), indices);
     return env.Undefined();
   });
@@ -161,7 +145,7 @@ Napi::Value index_pool_backward_js(const Napi::CallbackInfo& info) {
     require_length(env, gy.ElementLength(), total(env, planes, out_plane), "gy");
     require_length(env, idx.ElementLength(), gy.ElementLength(), "indices");
     require_length(env, gx.ElementLength(), total(env, planes, in_plane), "gx");
-    advise_output(gx.Data(), gx.ByteLength());
+    advise_huge_pages(gx.Data(), gx.ByteLength());
     index_pool_backward(planes, in_plane, out_plane, gy.Data(), idx.Data(), gx.Data());
     return env.Undefined();
   });
@@ -178,7 +162,7 @@ Napi::Value avg_pool_forward_js(const Napi::CallbackInfo& info) {
     Napi::Float32Array y = arg_f32(info, 4, "y");
     require_length(env, x.ElementLength(), total(env, g.planes, pool_in_plane(g)), "x");
     require_length(env, y.ElementLength(), total(env, g.planes, pool_out_plane(g)), "y");
-    advise_output(y.Data(), y.ByteLength());
+    advise_huge_pages(y.Data(), y.ByteLength());
     avg_pool_forward(g, o, x.Data(), y.Data());
     return env.Undefined();
   });
@@ -195,7 +179,7 @@ Napi::Value avg_pool_backward_js(const Napi::CallbackInfo& info) {
     Napi::Float32Array gx = arg_f32(info, 4, "gx");
     require_length(env, gy.ElementLength(), total(env, g.planes, pool_out_plane(g)), "gy");
     require_length(env, gx.ElementLength(), total(env, g.planes, pool_in_plane(g)), "gx");
-    advise_output(gx.Data(), gx.ByteLength());
+    advise_huge_pages(gx.Data(), gx.ByteLength());
     avg_pool_backward(g, o, gy.Data(), gx.Data());
     return env.Undefined();
   });

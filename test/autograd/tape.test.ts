@@ -122,3 +122,18 @@ describe('gradcheck', () => {
     expect(r.mismatches.length).toBeGreaterThan(0);
   });
 });
+
+describe('leaf gradients own their buffers', () => {
+  it('adopts a fresh gradient, but never the seed or a buffer shared with another gradient', () => {
+    const x = tensor([1, 2, 3]).requiresGrad_();
+    const y = tensor([4, 5, 6]).requiresGrad_();
+    const seed = tensor([1, 1, 1]);
+    add(x, y).backward(seed); // add returns the seed itself for both operands
+    expect(x.grad!.data.buffer).not.toBe(seed.data.buffer);
+    expect(y.grad!.data.buffer).not.toBe(x.grad!.data.buffer);
+    add(x, y).backward(seed); // in-place accumulation must not leak into the other leaf or the seed
+    expect([...x.grad!.data]).toEqual([2, 2, 2]);
+    expect([...y.grad!.data]).toEqual([2, 2, 2]);
+    expect([...seed.data]).toEqual([1, 1, 1]);
+  });
+});
