@@ -5,7 +5,7 @@
  */
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { callNative } from '../native.js';
-import { formatShape } from '../tensor/shape.js';
+import { allocateUninitialized, formatShape } from '../tensor/shape.js';
 
 export type Padding = number | readonly number[] | 'valid' | 'same';
 
@@ -134,21 +134,21 @@ function size(shape: readonly number[]): number {
 
 /** y = conv(x, w) + bias, optionally followed by ReLU (fused into the GEMM epilogue). */
 export function convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu = false): Float32Array {
-  const y = new Float32Array(size(g.outShape));
+  const y = allocateUninitialized(size(g.outShape), 'conv');
   callNative((a) => (a as unknown as ConvNative)._convForward(x, w, bias, y, nativeConvParams(g), relu));
   return y;
 }
 
 /** Gradient of the input. */
 export function convBackwardData(g: ConvGeometry, dy: Float32Array, w: Float32Array): Float32Array {
-  const dx = new Float32Array(g.batch * g.inChannels * size(g.inSize));
+  const dx = allocateUninitialized(g.batch * g.inChannels * size(g.inSize), 'conv backward');
   callNative((a) => (a as unknown as ConvNative)._convBackwardData(dy, w, dx, nativeConvParams(g)));
   return dx;
 }
 
 /** Gradients of the weight and (when wanted) the bias. */
 export function convBackwardWeight(g: ConvGeometry, x: Float32Array, dy: Float32Array, wantBias: boolean): { dw: Float32Array; dbias: Float32Array | null } {
-  const dw = new Float32Array(g.outChannels * (g.inChannels / g.groups) * size(g.kernel));
+  const dw = allocateUninitialized(g.outChannels * (g.inChannels / g.groups) * size(g.kernel), 'conv backward');
   const dbias = wantBias ? new Float32Array(g.outChannels) : null;
   callNative((a) => (a as unknown as ConvNative)._convBackwardWeight(x, dy, dw, dbias, nativeConvParams(g)));
   return { dw, dbias };

@@ -4,9 +4,9 @@
  * every leading dimension; 1-D and 2-D pooling use size-1 depth/height with kernel 1), so one native
  * kernel serves 1-D, 2-D and 3-D. The functional API (lib/functional/pool.ts) adds autograd on top.
  */
-import { ArgumentError, OutOfMemoryError, ShapeError, invalidArgument } from '../errors.js';
+import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { callNative } from '../native.js';
-import { formatShape } from '../tensor/shape.js';
+import { allocateUninitialized, formatShape } from '../tensor/shape.js';
 
 /**
  * An output buffer the kernel overwrites completely, without zeroing it first: a new Float32Array
@@ -16,12 +16,7 @@ import { formatShape } from '../tensor/shape.js';
  * fill outputs with NaN first to check that they do).
  */
 export function uninitialized(size: number, op: string): Float32Array {
-  try {
-    const b = Buffer.allocUnsafeSlow(size * 4);
-    return new Float32Array(b.buffer, b.byteOffset, size);
-  } catch (err) {
-    throw new OutOfMemoryError(`${op}: cannot allocate ${size} float32 elements (${(err as Error).message})`);
-  }
+  return allocateUninitialized(size, op);
 }
 
 function uninitializedIndices(size: number, op: string): Int32Array {

@@ -87,6 +87,19 @@ export function allocate(size: number, op: string): Float32Array {
 }
 
 /**
+ * A Float32Array whose contents are unspecified, for outputs a kernel writes in full: it skips the
+ * zero fill (a memset of the whole buffer when the allocator reuses memory).
+ */
+export function allocateUninitialized(size: number, op: string): Float32Array {
+  try {
+    const b = Buffer.allocUnsafeSlow(size * 4);
+    return new Float32Array(b.buffer, b.byteOffset, size);
+  } catch (err) {
+    throw new OutOfMemoryError(`${op}: cannot allocate ${size} float32 elements (${(err as Error).message})`);
+  }
+}
+
+/**
  * Checks one axis against a rank and returns it in 0..rank-1. Negative axes count from the end.
  * A 0-d tensor accepts axis 0 and -1, as in PyTorch.
  */

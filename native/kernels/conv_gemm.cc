@@ -177,6 +177,7 @@ void forward_gemm(const ConvParams& p, const float* x, const float* w, const flo
   const size_t threads = static_cast<size_t>(num_threads());
   size_t chunks = ceil_div(p.batch * S, kTargetColumns);
   if (chunks < threads) chunks = threads;
+  chunks = ceil_div(chunks, threads) * threads;  // whole rounds of chunks keep the threads balanced
   size_t per_chunk = ceil_div(p.batch, chunks);
   if (per_chunk < 1) per_chunk = 1;
   if (pointwise) per_chunk = 1;  // a plain GEMM straight on each image
