@@ -298,10 +298,16 @@ void backward_weight_gemm(const ConvParams& p, const float* x, const float* dy, 
   // buffer stays bounded.
   size_t images = 1;
   while (images < p.batch && images * S < kTargetColumns / 2 && (images + 1) * S * K <= kMaxColumnTile) ++images;
+  const int threads = num_threads();
+  // Whole rounds of equal chunks, so each thread sums the same number of images.
+  size_t chunks = ceil_div(p.batch, images);
+  if (threads > 1 && chunks >= static_cast<size_t>(threads)) {
+    chunks = ceil_div(chunks, static_cast<size_t>(threads)) * static_cast<size_t>(threads);
+    images = ceil_div(p.batch, chunks);
+    chunks = ceil_div(p.batch, images);
+  }
   const size_t tile = images > 1 || pointwise ? S : min_sz(S, kMaxColumnTile / K > 64 ? kMaxColumnTile / K : 64);
   const size_t wsize = p.w_size();
-  const int threads = num_threads();
-  const size_t chunks = ceil_div(p.batch, images);
   // With enough chunks, each thread sums its chunks into a private dW, then the partials are added.
   const size_t parts = threads > 1 && chunks >= static_cast<size_t>(threads) ? static_cast<size_t>(threads) : 1;
   std::vector<float> partials(parts > 1 ? (parts - 1) * wsize : 0);

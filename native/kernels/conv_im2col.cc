@@ -25,7 +25,7 @@ void im2col_fill(const ConvParams& p, const ColRow& r, size_t s0, size_t len, fl
     const size_t seg = ow_n - ow < len ? ow_n - ow : len;  // to the end of this output row
     const long id = in_coord(p, 0, od, r.kd), ih = in_coord(p, 1, oh, r.kh);
     if (id < 0 || id >= D || ih < 0 || ih >= H) {
-      std::memset(dst, 0, seg * sizeof(float));
+      for (size_t i = 0; i < seg; ++i) dst[i] = 0.0f;  // short rows: a loop beats a memset call
     } else {
       const float* row = r.plane + (static_cast<size_t>(id) * p.in[1] + static_cast<size_t>(ih)) * p.in[2];
       const long iw0 = in_coord(p, 2, ow, r.kw);
@@ -37,7 +37,8 @@ void im2col_fill(const ConvParams& p, const ColRow& r, size_t s0, size_t len, fl
       if (hi < lo) hi = lo;
       for (long i = 0; i < lo; ++i) dst[i] = 0.0f;
       if (sw == 1) {
-        if (hi > lo) std::memcpy(dst + lo, row + iw0 + lo, static_cast<size_t>(hi - lo) * sizeof(float));
+        const float* src = row + iw0;
+        for (long i = lo; i < hi; ++i) dst[i] = src[i];
       } else {
         for (long i = lo; i < hi; ++i) dst[i] = row[iw0 + i * sw];
       }

@@ -71,7 +71,11 @@ int pick_threads(int requested, size_t ms, size_t nv, size_t k, const GemmUkerne
 
 void gemm_core(const GemmUkernel& uk, int threads, const CoreArgs& g) {
   const size_t MR = uk.mr, NR = uk.nr;
-  const size_t KC = min_sz(g_blocking.kc != 0 ? g_blocking.kc : uk.kc, g.k);
+  // Depth blocks of equal size: a remainder block a few steps deep would reload and store every C
+  // tile for almost no work (k = 392 with KC = 384 was 384 + 8). A depth up to 1.25 KC stays whole.
+  const size_t kc_target = g_blocking.kc != 0 ? g_blocking.kc : uk.kc;
+  const size_t k_blocks = g.k <= kc_target + kc_target / 4 ? 1 : ceil_div(g.k, kc_target);
+  const size_t KC = g_blocking.kc != 0 ? min_sz(kc_target, g.k) : round_up(ceil_div(g.k, k_blocks), 8) < g.k ? round_up(ceil_div(g.k, k_blocks), 8) : g.k;
   const size_t MC = min_sz(round_up(g_blocking.mc != 0 ? g_blocking.mc : uk.mc, MR), round_up(g.ms, MR));
   const size_t NC = round_up(g_blocking.nc != 0 ? g_blocking.nc : uk.nc, NR);
   const int T = pick_threads(threads, g.ms, g.nv, g.k, uk);
