@@ -58,6 +58,9 @@ void conv_backward_data(const ConvParams& p, const float* dy, const float* w, fl
 // dw (overwritten) and, when dbias is not null, dbias (overwritten) = sum of dy over batch and space.
 void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw, float* dbias);
 
+// dbias[co] = sum of dy over batch and space (overwritten).
+void conv_bias_gradient(const ConvParams& p, const float* dy, float* dbias);
+
 // Direct-loop references (double accumulation), for tests.
 void conv_forward_ref(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu);
 void conv_backward_data_ref(const ConvParams& p, const float* dy, const float* w, float* dx);

@@ -140,17 +140,8 @@ void conv_depthwise_backward_weight(const ConvParams& p, const float* x, const f
       }
       dw[co * taps + t] = static_cast<float>(acc);
     });
-    if (dbias != nullptr) {
-      double acc = 0.0;
-      for (size_t n = 0; n < p.batch; ++n) {
-        const float* yp = dy + (n * p.out_channels + co) * S;
-        float part = 0.0f;
-        for (size_t i = 0; i < S; ++i) part += yp[i];
-        acc += part;
-      }
-      dbias[co] = static_cast<float>(acc);
-    }
   }
+  if (dbias != nullptr) conv_bias_gradient(p, dy, dbias);
 }
 
 }  // namespace convkit

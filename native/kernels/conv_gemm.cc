@@ -377,7 +377,16 @@ void backward_weight_gemm(const ConvParams& p, const float* x, const float* dy, 
   }
 }
 
-void bias_gradient(const ConvParams& p, const float* dy, float* dbias) {
+std::string describe(const ConvParams& p) {
+  std::string s = "conv: ";
+  s += "batch " + std::to_string(p.batch) + ", channels " + std::to_string(p.in_channels) + " -> " +
+       std::to_string(p.out_channels) + ", groups " + std::to_string(p.groups);
+  return s;
+}
+
+}  // namespace
+
+void conv_bias_gradient(const ConvParams& p, const float* dy, float* dbias) {
   const size_t S = p.out_spatial();
   for (size_t co = 0; co < p.out_channels; ++co) {
     double acc = 0.0;
@@ -390,15 +399,6 @@ void bias_gradient(const ConvParams& p, const float* dy, float* dbias) {
     dbias[co] = static_cast<float>(acc);
   }
 }
-
-std::string describe(const ConvParams& p) {
-  std::string s = "conv: ";
-  s += "batch " + std::to_string(p.batch) + ", channels " + std::to_string(p.in_channels) + " -> " +
-       std::to_string(p.out_channels) + ", groups " + std::to_string(p.groups);
-  return s;
-}
-
-}  // namespace
 
 void validate_conv(const ConvParams& p) {
   if (p.groups == 0 || p.in_channels == 0 || p.out_channels == 0 || p.in_channels % p.groups != 0 ||
@@ -479,7 +479,7 @@ void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, 
     return;
   }
   backward_weight_gemm(p, x, dy, dw);
-  if (dbias != nullptr) bias_gradient(p, dy, dbias);
+  if (dbias != nullptr) conv_bias_gradient(p, dy, dbias);
 }
 
 }  // namespace convkit
