@@ -13,6 +13,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/conv_im2col.h"
+#include "kernels/conv_pack.h"
 #include "kernels/gemm.h"
 #include "runtime/error.h"
 #include "runtime/isa.h"
@@ -82,93 +83,6 @@ void for_chunks(size_t count, Fn fn) {
   for (size_t i = 0; i < count; ++i) fn(i, threads);
 }
 
-// The implicit im2col of `images` consecutive images of one group, as GEMM B panels.
-struct ImplicitColumns {
-  const ConvParams* p;
-  const float* x;       // first image of the chunk, first channel of the group
-  size_t image_stride;  // floats between images (in_channels * in_spatial)
-};
-
-// One run of panel columns inside one output row of one image.
-struct Segment {
-  size_t dst;       // first panel column
-  size_t len;       // columns
-  const float* x;   // the image's first channel plane of the group
-  long d0, h0, w0;  // input coordinates of tap (0, 0, 0) at the run's first output
-};
-
-void pack_implicit_columns(const void* ctx, size_t k0, size_t kc, size_t col0, size_t cols, size_t nr, float* dst) {
-  const ImplicitColumns& src = *static_cast<const ImplicitColumns*>(ctx);
-  const ConvParams& p = *src.p;
-  const size_t S = p.out_spatial(), in_s = p.in_spatial(), plane_hw = p.in[1] * p.in[2];
-  const long D = static_cast<long>(p.in[0]), H = static_cast<long>(p.in[1]), W = static_cast<long>(p.in[2]);
-  const long sw = static_cast<long>(p.stride[2]);
-  const long dd = static_cast<long>(p.dilation[0]), dh = static_cast<long>(p.dilation[1]);
-  const long dw = static_cast<long>(p.dilation[2]);
-  Segment segs[64 + 2];
-  for (size_t j0 = 0; j0 < cols; j0 += nr) {
-    const size_t jj = min_sz(nr, cols - j0);
-    // Split the panel's columns into runs along output rows (once per panel, not per k).
-    size_t nseg = 0;
-    for (size_t filled = 0; filled < jj;) {
-      const size_t j = col0 + j0 + filled;
-      const size_t image = j / S, s = j - image * S;
-      const size_t ow = s % p.out[2], oh = (s / p.out[2]) % p.out[1], od = s / (p.out[2] * p.out[1]);
-      const size_t len = min_sz(jj - filled, p.out[2] - ow);
-      segs[nseg++] = Segment{filled, len, src.x + image * src.image_stride,
-                             static_cast<long>(od * p.stride[0]) - static_cast<long>(p.pad_begin[0]),
-                             static_cast<long>(oh * p.stride[1]) - static_cast<long>(p.pad_begin[1]),
-                             static_cast<long>(ow * p.stride[2]) - static_cast<long>(p.pad_begin[2])};
-      filled += len;
-    }
-    size_t c, kd, kh, kw;
-    decode_col_row(p, k0, &c, &kd, &kh, &kw);
-    for (size_t q = 0; q < kc; ++q) {
-      float* __restrict d = dst + q * nr;
-      const long od_off = static_cast<long>(kd) * dd, oh_off = static_cast<long>(kh) * dh;
-      const long ow_off = static_cast<long>(kw) * dw;
-      const size_t plane = c * in_s;
-      for (size_t si = 0; si < nseg; ++si) {
-        const Segment& g = segs[si];
-        float* __restrict out = d + g.dst;
-        const long id = g.d0 + od_off, ih = g.h0 + oh_off;
-        const long len = static_cast<long>(g.len);
-        if (id < 0 || id >= D || ih < 0 || ih >= H) {
-          for (long i = 0; i < len; ++i) out[i] = 0.0f;
-          continue;
-        }
-        const float* __restrict row = g.x + plane + static_cast<size_t>(id) * plane_hw + static_cast<size_t>(ih) * p.in[2];
-        const long iw0 = g.w0 + ow_off;
-        long lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
-        long hi = iw0 >= W ? 0 : (W - 1 - iw0) / sw + 1;
-        if (hi > len) hi = len;
-        if (lo > hi) lo = hi;
-        for (long i = 0; i < lo; ++i) out[i] = 0.0f;
-        if (sw == 1) {
-          const float* __restrict r = row + iw0;
-          for (long i = lo; i < hi; ++i) out[i] = r[i];
-        } else {
-          for (long i = lo; i < hi; ++i) out[i] = row[iw0 + i * sw];
-        }
-        for (long i = hi; i < len; ++i) out[i] = 0.0f;
-      }
-      for (size_t i = jj; i < nr; ++i) d[i] = 0.0f;
-      // Next row of the im2col matrix: (c, kd, kh, kw) in row-major order.
-      if (++kw == p.kernel[2]) {
-        kw = 0;
-        if (++kh == p.kernel[1]) {
-          kh = 0;
-          if (++kd == p.kernel[0]) {
-            kd = 0;
-            ++c;
-          }
-        }
-      }
-    }
-    dst += kc * nr;
-  }
-}
-
 void forward_gemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
   const Isa isa = active_isa();
   const size_t S = p.out_spatial(), cig = p.in_per_group(), cog = p.out_per_group(), K = p.col_rows();
@@ -206,8 +120,8 @@ void forward_gemm(const ConvParams& p, const float* x, const float* w, const flo
       compute_gemm_with(isa, inner, s, 1.0f, wg, xg, 0.0f, yg, ep);
       return;
     }
-    const ImplicitColumns cols{&p, xg, p.in_channels * p.in_spatial()};
-    const GemmPanelSource source{&pack_implicit_columns, &cols};
+    const ConvColumnSource cols{&p, xg, p.in_channels * p.in_spatial()};
+    const GemmPanelSource source{conv_column_packer(isa), &cols};
     if (images == 1) {
       s.ldc = S;
       compute_gemm_b_source(isa, inner, s, 1.0f, wg, source, 0.0f, yg, ep);
