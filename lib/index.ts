@@ -8,5 +8,7 @@ export { gemm, type GemmOptions } from './ops/gemm.js';
 export * from './tensor/index.js';
 export * from './autograd/index.js';
 export * as F from './functional/index.js';
+export * as nn from './nn/index.js';
+export * as models from './models/index.js';
 
 export { version } from './version.js';
