@@ -10,5 +10,6 @@ export * from './autograd/index.js';
 export * as F from './functional/index.js';
 export * as nn from './nn/index.js';
 export * as models from './models/index.js';
+export * as optim from './optim/index.js';
 
 export { version } from './version.js';
