@@ -19,6 +19,8 @@ export interface NativeInfo {
   cpu: string;
   gemmUkernel: string;
   workspaceBytes: number;
+  /** Whether glibc's allocator was tuned to keep freed tensor buffers for reuse (see runtime/memory.h). */
+  mallocTuned: boolean;
 }
 
 export interface NativeAddon {

@@ -7,10 +7,21 @@
 #include "runtime/clock.h"
 #include "runtime/cpu_features.h"
 #include "runtime/isa.h"
+#include "runtime/memory.h"
 #include "runtime/threads.h"
 #include "runtime/workspace.h"
 
 namespace convkit::binding {
+
+namespace {
+
+// Applied once per process (the addon may load in several worker threads).
+bool allocator_tuned() {
+  static const bool tuned = tune_allocator();
+  return tuned;
+}
+
+}  // namespace
 
 Napi::Value runtime_info(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
@@ -32,6 +43,7 @@ Napi::Value runtime_info(const Napi::CallbackInfo& info) {
     out.Set("cpu", cpu_brand());
     out.Set("gemmUkernel", gemm_ukernel_name(active));
     out.Set("workspaceBytes", static_cast<double>(workspace_bytes()));
+    out.Set("mallocTuned", allocator_tuned());
     return out;
   });
 }
@@ -74,6 +86,7 @@ Napi::Value clock_ghz(const Napi::CallbackInfo& info) {
 }
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
+  (void)allocator_tuned();
   exports.Set("info", Napi::Function::New(env, runtime_info, "info"));
   exports.Set("getIsa", Napi::Function::New(env, get_isa, "getIsa"));
   exports.Set("setIsa", Napi::Function::New(env, set_isa, "setIsa"));

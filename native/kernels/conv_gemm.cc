@@ -35,6 +35,65 @@ constexpr size_t kTargetColumns = 1024;
 // Largest explicit column tile (floats) of the backward passes.
 constexpr size_t kMaxColumnTile = static_cast<size_t>(2) << 20;
 
+// The kernel covers the whole (unpadded) input: one output position per image, and each image's
+// input, read as a vector in (c, kd, kh, kw) order, is exactly a row of the im2col matrix. The
+// convolution is then a fully connected layer over the batch (LeNet-5's C5, VGG-style heads):
+// one GEMM per direction instead of a tiny GEMM per image.
+bool is_dense(const ConvParams& p) {
+  if (p.groups != 1) return false;
+  for (int a = 0; a < 3; ++a) {
+    if (p.pad_begin[a] != 0 || p.pad_end[a] != 0 || p.dilation[a] != 1 || p.kernel[a] != p.in[a]) return false;
+  }
+  return true;
+}
+
+// Y (batch x Co) = X (batch x K) * W^T (K x Co), bias per column, ReLU optional.
+void dense_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  const size_t K = p.col_rows();
+  GemmShape s;
+  s.trans_b = Trans::kYes;
+  s.m = p.batch;
+  s.n = p.out_channels;
+  s.k = K;
+  s.lda = K;
+  s.ldb = K;
+  s.ldc = p.out_channels;
+  GemmEpilogue ep;
+  if (bias != nullptr) {
+    ep.bias_mode = BiasMode::kPerCol;
+    ep.bias = bias;
+  }
+  if (relu) ep.activation = Activation::kRelu;
+  compute_gemm(s, 1.0f, x, w, 0.0f, y, ep);
+}
+
+// dX (batch x K) = dY (batch x Co) * W (Co x K).
+void dense_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {
+  const size_t K = p.col_rows();
+  GemmShape s;
+  s.m = p.batch;
+  s.n = K;
+  s.k = p.out_channels;
+  s.lda = p.out_channels;
+  s.ldb = K;
+  s.ldc = K;
+  compute_gemm(s, 1.0f, dy, w, 0.0f, dx);
+}
+
+// dW (Co x K) = dY^T (Co x batch) * X (batch x K).
+void dense_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw) {
+  const size_t K = p.col_rows();
+  GemmShape s;
+  s.trans_a = Trans::kYes;
+  s.m = p.out_channels;
+  s.n = K;
+  s.k = p.batch;
+  s.lda = p.out_channels;
+  s.ldb = K;
+  s.ldc = K;
+  compute_gemm(s, 1.0f, dy, x, 0.0f, dw);
+}
+
 bool is_pointwise(const ConvParams& p) {
   for (int a = 0; a < 3; ++a) {
     if (p.kernel[a] != 1 || p.stride[a] != 1 || p.pad_begin[a] != 0 || p.pad_end[a] != 0) return false;
@@ -346,6 +405,10 @@ void conv_forward(const ConvParams& p, const float* x, const float* w, const flo
     conv_depthwise_forward(p, x, w, bias, y, relu);
     return;
   }
+  if (is_dense(p)) {
+    dense_forward(p, x, w, bias, y, relu);
+    return;
+  }
   if (conv_winograd_applicable(p)) {
     conv_winograd_forward(p, x, w, bias, y, relu);
     return;
@@ -358,6 +421,8 @@ void conv_backward_data(const ConvParams& p, const float* dy, const float* w, fl
   if (p.batch == 0) return;
   if (conv_is_depthwise(p)) {
     conv_depthwise_backward_data(p, dy, w, dx);
+  } else if (is_dense(p)) {
+    dense_backward_data(p, dy, w, dx);
   } else if (is_pointwise(p)) {
     const Isa isa = active_isa();
     const size_t S = p.out_spatial(), cig = p.in_per_group(), cog = p.out_per_group();
@@ -374,7 +439,10 @@ void conv_backward_data(const ConvParams& p, const float* dy, const float* w, fl
       compute_gemm_with(isa, inner, s, 1.0f, w + g * cog * cig, dy + (n * p.out_channels + g * cog) * S, 0.0f,
                         dx + (n * p.in_channels + g * cig) * S);
     });
-  } else if (backward_data_as_conv(p)) {
+  } else if (backward_data_as_conv(p) && p.in_per_group() >= p.out_per_group()) {
+    // The flipped convolution's GEMM has the input channels as rows: each packed column of dY
+    // feeds cig rows, so with few input channels packing dominates; col2im's GEMM has the input
+    // channel taps as rows and dY itself as the plain B operand instead.
     backward_data_flipped(p, dy, w, dx);
   } else {
     backward_data_col2im(p, dy, w, dx);
@@ -392,7 +460,11 @@ void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, 
     conv_depthwise_backward_weight(p, x, dy, dw, dbias);
     return;
   }
-  backward_weight_gemm(p, x, dy, dw);
+  if (is_dense(p)) {
+    dense_backward_weight(p, x, dy, dw);
+  } else {
+    backward_weight_gemm(p, x, dy, dw);
+  }
   if (dbias != nullptr) conv_bias_gradient(p, dy, dbias);
 }
 

@@ -2,8 +2,14 @@
 
 #include <cstdint>
 
+#include <cstdlib>
+#include <cstring>
+
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+#if defined(__GLIBC__)
+#include <malloc.h>
 #endif
 
 namespace convkit {
@@ -18,6 +24,20 @@ void advise_huge_pages(void* data, size_t bytes) {
 #else
   (void)data;
   (void)bytes;
+#endif
+}
+
+bool tune_allocator() {
+#if defined(__GLIBC__)
+  const char* env = std::getenv("CONVKIT_MALLOC_TUNING");
+  if (env != nullptr && std::strcmp(env, "0") == 0) return false;
+  // glibc caps the mmap threshold at half its per-arena heap size (32 MiB on 64-bit); setting it
+  // also turns off the dynamic threshold, so the value stays put.
+  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+  const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  return mmap_ok && trim_ok;
+#else
+  return false;
 #endif
 }
 

@@ -149,6 +149,9 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(2, 3, 4, 1, {10, 9}, {3, 2}, {3, 2}, {2, 0}, {0, 1}, {1, 2})},               // mixed strides/dilations
       {make(40, 5, 7, 1, {3, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},               // tiny images: batched GEMM
       {make(33, 16, 12, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, true}, // batch chunks + relu
+      {make(7, 6, 9, 1, {5, 5}, {5, 5}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), true, true},    // kernel = input: dense
+      {make(5, 16, 20, 1, {3, 2}, {3, 2}, {2, 3}, {0, 0}, {0, 0}, {1, 1})},              // dense, non-square, strided
+      {make(3, 3, 16, 1, {10, 9}, {5, 5}, {1, 1}, {2, 2}, {2, 2}, {1, 1})},              // stride 1, cig < cog: col2im
   };
   uint64_t seed = 1;
   for (const ConvCase& c : cases) {
