@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/conv_crop.h"
 #include "kernels/conv_im2col.h"
 #include "kernels/conv_pack.h"
 #include "kernels/gemm.h"
@@ -401,6 +402,13 @@ bool conv_is_depthwise(const ConvParams& p) { return p.groups > 1 && p.groups ==
 void conv_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
   validate_conv(p);
   if (p.batch == 0) return;
+  ConvCrop crop;
+  if (conv_crop_taps(p, &crop)) {
+    std::vector<float> wc;
+    conv_crop_weight(p, crop, w, &wc);
+    conv_forward(crop.cropped, x, wc.data(), bias, y, relu);
+    return;
+  }
   if (conv_is_depthwise(p)) {
     conv_depthwise_forward(p, x, w, bias, y, relu);
     return;
@@ -419,6 +427,13 @@ void conv_forward(const ConvParams& p, const float* x, const float* w, const flo
 void conv_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {
   validate_conv(p);
   if (p.batch == 0) return;
+  ConvCrop crop;
+  if (conv_crop_taps(p, &crop)) {
+    std::vector<float> wc;
+    conv_crop_weight(p, crop, w, &wc);
+    conv_backward_data(crop.cropped, dy, wc.data(), dx);
+    return;
+  }
   if (conv_is_depthwise(p)) {
     conv_depthwise_backward_data(p, dy, w, dx);
   } else if (is_dense(p)) {
@@ -454,6 +469,13 @@ void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, 
   if (p.batch == 0) {
     std::memset(dw, 0, p.w_size() * sizeof(float));
     if (dbias != nullptr) std::memset(dbias, 0, p.out_channels * sizeof(float));
+    return;
+  }
+  ConvCrop crop;
+  if (conv_crop_taps(p, &crop)) {
+    std::vector<float> dwc(crop.cropped.w_size());
+    conv_backward_weight(crop.cropped, x, dy, dwc.data(), dbias);
+    conv_uncrop_weight(p, crop, dwc.data(), dw);
     return;
   }
   if (conv_is_depthwise(p)) {

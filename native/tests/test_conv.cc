@@ -152,6 +152,10 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(7, 6, 9, 1, {5, 5}, {5, 5}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), true, true},    // kernel = input: dense
       {make(5, 16, 20, 1, {3, 2}, {3, 2}, {2, 3}, {0, 0}, {0, 0}, {1, 1})},              // dense, non-square, strided
       {make(3, 3, 16, 1, {10, 9}, {5, 5}, {1, 1}, {2, 2}, {2, 2}, {1, 1})},              // stride 1, cig < cog: col2im
+      {make(4, 12, 10, 1, {1, 1}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, true},  // 3x3 on 1x1: cropped to 1x1
+      {make(3, 8, 6, 2, {2, 2}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true},          // 3x3/2 on 2x2: cropped to 2x2
+      {make(2, 5, 4, 1, {2, 3}, {5, 3}, {1, 1}, {3, 1}, {3, 1}, {1, 1})},                // rows cropped, columns kept
+      {make(2, 4, 4, 1, {1, 6}, {3, 3}, {1, 2}, {1, 2}, {1, 2}, {1, 2})},                // cropped with dilation
   };
   uint64_t seed = 1;
   for (const ConvCase& c : cases) {
