@@ -1,5 +1,6 @@
 /** Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and weight decay. */
 import { ArgumentError } from '../errors.js';
+import { sgdStep } from '../ops/optim.js';
 import { checkBoolean, checkKnownKeys, checkNonNegative, checkNumber, optionsObject } from './check.js';
 import { Optimizer, stateBuffer, type GroupOptions, type OptimizerParams, type ParamGroup, type ParamState, type StateSpec } from './optimizer.js';
 
@@ -19,7 +20,6 @@ export interface SGDGroupOptions extends GroupOptions {
 export type SGDOptions = Partial<SGDGroupOptions>;
 
 const KEYS = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize'] as const;
-const f = Math.fround;
 
 /**
  * Stochastic gradient descent, as `torch.optim.SGD` (PyTorch 1.13). For each parameter θ with
@@ -83,30 +83,14 @@ export class SGD extends Optimizer<SGDGroupOptions> {
   }
 
   protected override updateParam(p: Float32Array, g: Float32Array, state: ParamState, group: ParamGroup<SGDGroupOptions>): void {
-    const { momentum, nesterov, maximize } = group;
-    // Scalars enter PyTorch's float32 kernels as float32; a multiply-add rounds once (FMA).
-    const negLr = f(-group.lr);
-    const wd = f(group.weightDecay);
-    const mu = f(momentum);
-    const keep = f(1 - group.dampening);
-    const n = p.length;
-    if (momentum === 0) {
-      for (let i = 0; i < n; i++) {
-        let d = maximize ? -(g[i] as number) : (g[i] as number);
-        if (wd !== 0) d = f(d + wd * (p[i] as number));
-        p[i] = (p[i] as number) + negLr * d;
-      }
+    // The update runs natively (native/kernels/optim.cc): fmaf where PyTorch's float32 kernels
+    // multiply-add, so trajectories match torch's to an ulp.
+    if (group.momentum === 0) {
+      sgdStep(p, g, null, false, group);
       return;
     }
     const fresh = !(state['momentumBuffer'] instanceof Float32Array);
-    const buf = stateBuffer(state, 'momentumBuffer', n);
-    for (let i = 0; i < n; i++) {
-      let d = maximize ? -(g[i] as number) : (g[i] as number);
-      if (wd !== 0) d = f(d + wd * (p[i] as number));
-      const b = fresh ? d : f(f((buf[i] as number) * mu) + keep * d);
-      buf[i] = b;
-      d = nesterov ? f(d + mu * b) : b;
-      p[i] = (p[i] as number) + negLr * d;
-    }
+    const buf = stateBuffer(state, 'momentumBuffer', p.length);
+    sgdStep(p, g, buf, fresh, group);
   }
 }

@@ -15,6 +15,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_pool(env, exports);
   register_norm(env, exports);
   register_activation(env, exports);
+  register_optim(env, exports);
   return exports;
 }
 
