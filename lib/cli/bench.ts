@@ -1,18 +1,23 @@
 /** `convkit bench <suite...>`: each suite prints its table (or JSON) and returns its report. */
 import { benchConv, formatConvReport, type ConvBenchReport } from '../bench/conv.js';
 import { benchGemm, formatGemmReport, type GemmBenchReport } from '../bench/gemm.js';
+import { benchTrain, formatTrainReport, type TrainBenchReport } from '../bench/train.js';
 
-export const BENCH_SUITES = ['gemm', 'conv'];
+export const BENCH_SUITES = ['gemm', 'conv', 'train'];
 
 export interface BenchOptions {
   threads: number[];
   minSeconds: number;
   peers: boolean;
   json: boolean;
+  /** Fewer steps (train suite). */
+  quick?: boolean;
+  /** Row ids to run (train suite). */
+  rows?: string[];
 }
 
-export function runBench(suites: string[], opts: BenchOptions): Record<string, GemmBenchReport | ConvBenchReport> {
-  const reports: Record<string, GemmBenchReport | ConvBenchReport> = {};
+export function runBench(suites: string[], opts: BenchOptions): Record<string, GemmBenchReport | ConvBenchReport | TrainBenchReport> {
+  const reports: Record<string, GemmBenchReport | ConvBenchReport | TrainBenchReport> = {};
   const progress = (m: string) => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${m}`);
   };
@@ -29,6 +34,13 @@ export function runBench(suites: string[], opts: BenchOptions): Record<string, G
       if (process.stderr.isTTY && !opts.json) process.stderr.write('\r\x1b[K');
       reports[suite] = r;
       if (!opts.json) console.log(`${formatConvReport(r)}\n`);
+    } else if (suite === 'train') {
+      // Whole models at 2 threads, as the conv suite: --threads picks the last count given.
+      const threads = opts.threads[opts.threads.length - 1] ?? 2;
+      const r = benchTrain({ threads, quick: opts.quick ?? false, peers: opts.peers, rows: opts.rows, onProgress: progress });
+      if (process.stderr.isTTY && !opts.json) process.stderr.write('\r\x1b[K');
+      reports[suite] = r;
+      if (!opts.json) console.log(`${formatTrainReport(r)}\n`);
     }
   }
   if (opts.json) console.log(JSON.stringify(reports, null, 2));

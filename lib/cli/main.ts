@@ -40,11 +40,12 @@ program
   .description(`measure kernels against peers in the same run (suites: ${BENCH_SUITES.join(', ')})`)
   .argument('[suites...]', 'suites to run', ['gemm'])
   .option('--threads <list>', 'thread counts to measure', threadList, [1, 2])
-  .option('--quick', 'shorter timing (0.1 s per row instead of 0.5 s)')
-  .option('--no-peers', 'skip the peers (numpy/OpenBLAS, PyTorch)')
+  .option('--quick', 'shorter timing (0.1 s per row instead of 0.5 s; fewer steps for train)')
+  .option('--rows <list>', 'train suite: rows to run, by id or prefix (lenet5,cifar,resnet18,mobilenetv2,leak)', (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .option('--no-peers', 'skip the peers (numpy/OpenBLAS, PyTorch, onnxruntime-node)')
   .option('--json', 'print the report as JSON')
   .option('--out <file>', 'also write the JSON report to a file')
-  .action((suites: string[], opts: { threads: number[]; quick?: boolean; peers: boolean; json?: boolean; out?: string }) => {
+  .action((suites: string[], opts: { threads: number[]; quick?: boolean; rows?: string[]; peers: boolean; json?: boolean; out?: string }) => {
     const unknown = suites.filter((s) => !BENCH_SUITES.includes(s));
     if (unknown.length > 0) {
       throw new ArgumentError(`unknown bench suite '${unknown[0]}' (available: ${BENCH_SUITES.join(', ')})`);
@@ -54,6 +55,8 @@ program
       minSeconds: opts.quick === true ? 0.1 : 0.5,
       peers: opts.peers,
       json: opts.json === true,
+      quick: opts.quick === true,
+      rows: opts.rows,
     });
     if (opts.out !== undefined) writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
   });

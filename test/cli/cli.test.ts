@@ -46,7 +46,7 @@ describe('convkit argument errors', () => {
     expect(a.stderr).toContain("unknown command 'frobnicate'");
     const b = run(['bench', 'nosuch']);
     expect(b.status).toBe(1);
-    expect(b.stderr.trim()).toBe("convkit: unknown bench suite 'nosuch' (available: gemm, conv)");
+    expect(b.stderr.trim()).toBe("convkit: unknown bench suite 'nosuch' (available: gemm, conv, train)");
     const c = run(['bench', '--threads', 'two']);
     expect(c.status).not.toBe(0);
     expect(c.stderr).toContain("expected a comma-separated list of thread counts such as 1,2; received 'two'");
