@@ -9,6 +9,7 @@ import { ArgumentError, ConvkitError } from '../errors.js';
 import { version } from '../version.js';
 import { BENCH_SUITES, runBench } from './bench.js';
 import { formatInfo, infoReport } from './info.js';
+import { modelSummary, parseShape } from './summary.js';
 
 function threadList(value: string): number[] {
   const list = value.split(',').map((s) => Number(s.trim()));
@@ -16,6 +17,12 @@ function threadList(value: string): number[] {
     throw new InvalidArgumentError(`expected a comma-separated list of thread counts such as 1,2; received '${value}'`);
   }
   return list;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer; received '${value}'`);
+  return n;
 }
 
 const program = new Command();
@@ -33,6 +40,27 @@ program
   .action((opts: { json?: boolean }) => {
     const r = infoReport();
     console.log(opts.json === true ? JSON.stringify(r, null, 2) : formatInfo(r));
+  });
+
+program
+  .command('summary')
+  .description('print a zoo model\'s layers: output volumes (HxWxC and NCHW), parameters, totals')
+  .argument('<model>', 'zoo model name (lenet5, alexnet, zfnet, vgg11, vgg16, resnet18, resnet34, resnet50, googlenet, mobilenetV2)')
+  .option('--input <shape>', 'input shape without the batch, e.g. 3,224,224 (default: the model\'s usual size)')
+  .option('--num-classes <n>', 'classifier outputs', (v: string) => positiveInt(v, '--num-classes'))
+  .option('--in-channels <n>', 'input channels', (v: string) => positiveInt(v, '--in-channels'))
+  .option('--json', 'print JSON (rows and totals)')
+  .action((model: string, opts: { input?: string; numClasses?: number; inChannels?: number; json?: boolean }) => {
+    const s = modelSummary(model, {
+      input: opts.input === undefined ? undefined : parseShape(opts.input),
+      numClasses: opts.numClasses,
+      inChannels: opts.inChannels,
+    });
+    if (opts.json === true) {
+      console.log(JSON.stringify({ model, inputShape: s.inputShape, rows: s.rows, totals: s.totals }, null, 2));
+    } else {
+      console.log(s.text);
+    }
   });
 
 program

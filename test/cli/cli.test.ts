@@ -74,3 +74,29 @@ describe('convkit bench', () => {
     }
   }, 120_000);
 });
+
+describe('convkit summary', () => {
+  it('prints the notes volumes of AlexNet and its total', () => {
+    const r = run(['summary', 'alexnet']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('55x55x96');
+    expect(r.stdout).toContain('13x13x384');
+    expect(r.stdout).toContain('total params: 60,965,224');
+  });
+  it('--json with options gives rows and totals', () => {
+    const r = run(['summary', 'resnet18', '--input', '1,32,32', '--in-channels', '1', '--num-classes', '10', '--json']);
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout) as { rows: { name: string; outputShape: number[] }[]; totals: { params: number } };
+    expect(s.rows[0]?.name).toBe('conv1');
+    expect(s.rows[0]?.outputShape).toEqual([1, 64, 16, 16]);
+    expect(s.rows.at(-1)?.outputShape).toEqual([1, 10]);
+    expect(s.totals.params).toBe(11_689_512 - 513_000 + 5_130 - 64 * 2 * 49);
+  });
+  it('an unknown model is a one-line error listing the known ones', () => {
+    const r = run(['summary', 'resnet19']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      "convkit: unknown model 'resnet19'; known models: lenet5, alexnet, zfnet, vgg11, vgg16, resnet18, resnet34, resnet50, googlenet, mobilenetV2",
+    );
+  });
+});
