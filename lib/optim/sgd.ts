@@ -83,8 +83,8 @@ export class SGD extends Optimizer<SGDGroupOptions> {
   }
 
   protected override updateParam(p: Float32Array, g: Float32Array, state: ParamState, group: ParamGroup<SGDGroupOptions>): void {
-    // The update runs natively (native/kernels/optim.cc): fmaf where PyTorch's float32 kernels
-    // multiply-add, so trajectories match torch's to an ulp.
+    // The update runs natively (native/kernels/optim.cc), in float32 like PyTorch's kernels, so
+    // trajectories match torch's to an ulp per step.
     if (group.momentum === 0) {
       sgdStep(p, g, null, false, group);
       return;

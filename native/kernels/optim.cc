@@ -14,14 +14,17 @@ void sgd_range(const SgdOptions& o, float* __restrict p, const float* __restrict
   const float neg_lr = -o.lr, wd = o.weight_decay, mu = o.momentum, keep = 1.0f - o.dampening;
   const float sign = o.maximize ? -1.0f : 1.0f;
   for (size_t i = begin; i < end; ++i) {
+    // Plain multiply-adds: this file is built for every path (no FMA flags), where std::fma would
+    // be a libm call per element; the compiler vectorises these. They round twice where PyTorch's
+    // FMA kernels round once: at most an ulp apart.
     float d = sign * g[i];
-    if (wd != 0.0f) d = std::fma(wd, p[i], d);
+    if (wd != 0.0f) d = wd * p[i] + d;
     if (kMomentum) {
-      const float b = fresh ? d : std::fma(keep, d, buf[i] * mu);
+      const float b = fresh ? d : buf[i] * mu + keep * d;
       buf[i] = b;
-      d = kNesterov ? std::fma(mu, b, d) : b;
+      d = kNesterov ? mu * b + d : b;
     }
-    p[i] = std::fma(neg_lr, d, p[i]);
+    p[i] = neg_lr * d + p[i];
   }
 }
 

@@ -20,7 +20,7 @@ struct SgdOptions {
 //   d = nesterov ? d + momentum * buf : buf
 //   p = p - lr * d
 // `buf` may be null when momentum is 0; `fresh` marks the first step (the buffer is initialised to d).
-// Multiply-adds round once (fmaf), as PyTorch's vectorised float32 kernels do. Threads split the
+// float32 multiply-adds (vectorised; within an ulp of PyTorch's fused ones). Threads split the
 // array when it is large.
 void sgd_step(const SgdOptions& o, float* p, const float* g, float* buf, bool fresh, size_t n);
 

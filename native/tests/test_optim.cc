@@ -1,5 +1,5 @@
 // The SGD update against its double-precision reference, every option, sizes around the thread
-// chunk, at 1 and 2 threads. Tolerance: 2 ulp of the values (fmaf rounds once where the reference
+// chunk, at 1 and 2 threads. Tolerance: 2 ulp of the values (float32 multiply-adds where the reference
 // rounds after each PyTorch op).
 #include <cmath>
 #include <cstdint>
