@@ -188,8 +188,67 @@ size_t pool_out_plane(const PoolGeometry& g) { return g.out[0] * g.out[1] * g.ou
 
 const char* pool_kernel_name(Isa isa) { return kernels_for(isa).name; }
 
+namespace {
+
+// 2x2 windows, stride 2, no padding or dilation, every window inside the input (VGG, LeNet and
+// CIFAR nets pool this way): a direct loop over output rows, reading two input rows, instead of the
+// separable passes through scratch. Same tie and NaN rules as the reference (first maximum in
+// scan order; a NaN wins and a later NaN replaces it).
+bool is_plain_2x2(const PoolGeometry& g) {
+  return g.in[0] == 1 && g.kernel[0] == 1 && g.kernel[1] == 2 && g.kernel[2] == 2 && g.stride[1] == 2 &&
+         g.stride[2] == 2 && g.padding[1] == 0 && g.padding[2] == 0 && g.dilation[1] == 1 && g.dilation[2] == 1 &&
+         2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
+}
+
+template <bool kIdx>
+void max_plane_2x2(const PoolGeometry& g, const float* __restrict x, float* __restrict y, int32_t* __restrict idx) {
+  const size_t W = g.in[2], oh_n = g.out[1], ow_n = g.out[2];
+  for (size_t oh = 0; oh < oh_n; ++oh) {
+    const float* r0 = x + 2 * oh * W;
+    const float* r1 = r0 + W;
+    float* yo = y + oh * ow_n;
+    int32_t* io = kIdx ? idx + oh * ow_n : nullptr;
+    for (size_t ow = 0; ow < ow_n; ++ow) {
+      const size_t c = 2 * ow;
+      float best = r0[c];
+      size_t at = 2 * oh * W + c;
+      const float v1 = r0[c + 1], v2 = r1[c], v3 = r1[c + 1];
+      if (v1 > best || v1 != v1) {
+        best = v1;
+        at = 2 * oh * W + c + 1;
+      }
+      if (v2 > best || v2 != v2) {
+        best = v2;
+        at = (2 * oh + 1) * W + c;
+      }
+      if (v3 > best || v3 != v3) {
+        best = v3;
+        at = (2 * oh + 1) * W + c + 1;
+      }
+      yo[ow] = best;
+      if (kIdx) io[ow] = static_cast<int32_t>(at);
+    }
+  }
+}
+
+}  // namespace
+
 void max_pool_forward_with(Isa isa, int threads, const PoolGeometry& g, const float* x, float* y, int32_t* indices) {
   require_isa(isa);
+  if (is_plain_2x2(g)) {
+    const size_t in_plane = pool_in_plane(g), out_plane = pool_out_plane(g);
+    const int t = pick_threads(threads, g.planes, static_cast<double>(g.planes) * static_cast<double>(in_plane + out_plane));
+    for_planes(t, g.planes, [&](size_t p0, size_t p1) {
+      for (size_t p = p0; p < p1; ++p) {
+        if (indices != nullptr) {
+          max_plane_2x2<true>(g, x + p * in_plane, y + p * out_plane, indices + p * out_plane);
+        } else {
+          max_plane_2x2<false>(g, x + p * in_plane, y + p * out_plane, nullptr);
+        }
+      }
+    });
+    return;
+  }
   const PoolPlaneKernels& k = kernels_for(isa);
   const size_t in_plane = pool_in_plane(g), out_plane = pool_out_plane(g);
   const int t = pick_threads(threads, g.planes, static_cast<double>(g.planes) * static_cast<double>(in_plane + out_plane));

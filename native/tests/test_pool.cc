@@ -185,6 +185,45 @@ CK_TEST(max_pool_paths_match_reference) {
   CK_CHECK(cases > 300, "too few legal geometries: " << cases);
 }
 
+// The direct 2x2/2 path (see pool.cc), including an odd trailing row and column that floor mode
+// drops, ceil-mode shapes that fall back to the general path, and special values (ties, NaN, inf).
+CK_TEST(max_pool_2x2_stride_2_matches_reference) {
+  Rng rng(5);
+  for (size_t h : {2, 3, 7, 28}) {
+    for (size_t w : {2, 5, 10, 29}) {
+      for (bool ceil_mode : {false, true}) {
+        PoolGeometry g{};
+        g.planes = 3;
+        g.in[0] = 1;
+        g.in[1] = h;
+        g.in[2] = w;
+        g.kernel[0] = 1;
+        g.kernel[1] = g.kernel[2] = 2;
+        g.stride[0] = 1;
+        g.stride[1] = g.stride[2] = 2;
+        g.dilation[0] = g.dilation[1] = g.dilation[2] = 1;
+        g.ceil_mode = ceil_mode;
+        make_pool_geometry(g, "max_pool2d");
+        const size_t in_n = g.planes * pool_in_plane(g), out_n = g.planes * pool_out_plane(g);
+        const std::vector<float> x = make_input(rng, in_n, true);
+        std::vector<float> y_ref(out_n), y(out_n);
+        std::vector<int32_t> i_ref(out_n), idx(out_n);
+        max_pool_forward_ref(g, x.data(), y_ref.data(), i_ref.data());
+        for (int threads : {1, 2}) {
+          max_pool_forward_with(active_isa(), threads, g, x.data(), y.data(), idx.data());
+          for (size_t o = 0; o < out_n; ++o) {
+            if (!same_float(y[o], y_ref[o]) || idx[o] != i_ref[o]) {
+              CK_CHECK(false, describe(g) << " threads=" << threads << " at " << o << ": " << y[o] << "@" << idx[o]
+                                          << " vs " << y_ref[o] << "@" << i_ref[o]);
+              return;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 CK_TEST(max_pool_backward_scatters_to_argmax) {
   Rng rng(12);
   for (int iter = 0; iter < 200; ++iter) {
