@@ -208,25 +208,25 @@ void max_plane_2x2(const PoolGeometry& g, const float* __restrict x, float* __re
     const float* r1 = r0 + W;
     float* yo = y + oh * ow_n;
     int32_t* io = kIdx ? idx + oh * ow_n : nullptr;
+    const int32_t base0 = static_cast<int32_t>(2 * oh * W), base1 = static_cast<int32_t>((2 * oh + 1) * W);
+    // Branch-free selects: the comparisons are data-dependent, and branches on them mispredict.
     for (size_t ow = 0; ow < ow_n; ++ow) {
       const size_t c = 2 * ow;
+      const int32_t ci = static_cast<int32_t>(c);
       float best = r0[c];
-      size_t at = 2 * oh * W + c;
+      int32_t at = base0 + ci;
       const float v1 = r0[c + 1], v2 = r1[c], v3 = r1[c + 1];
-      if (v1 > best || v1 != v1) {
-        best = v1;
-        at = 2 * oh * W + c + 1;
-      }
-      if (v2 > best || v2 != v2) {
-        best = v2;
-        at = (2 * oh + 1) * W + c;
-      }
-      if (v3 > best || v3 != v3) {
-        best = v3;
-        at = (2 * oh + 1) * W + c + 1;
-      }
+      const bool t1 = v1 > best || v1 != v1;
+      best = t1 ? v1 : best;
+      at = t1 ? base0 + ci + 1 : at;
+      const bool t2 = v2 > best || v2 != v2;
+      best = t2 ? v2 : best;
+      at = t2 ? base1 + ci : at;
+      const bool t3 = v3 > best || v3 != v3;
+      best = t3 ? v3 : best;
+      at = t3 ? base1 + ci + 1 : at;
       yo[ow] = best;
-      if (kIdx) io[ow] = static_cast<int32_t>(at);
+      if (kIdx) io[ow] = at;
     }
   }
 }
