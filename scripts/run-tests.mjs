@@ -54,6 +54,7 @@ if (tsc.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+spawnSync(process.execPath, [join(root, 'scripts', 'fix-bin.mjs')], { cwd: root, stdio: 'inherit' });
 
 console.log('== native kernel tests');
 const native = runNative();

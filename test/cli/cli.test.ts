@@ -1,5 +1,6 @@
 // The `convkit` command, run as a user runs it (node dist/cli/main.js, compiled by npm test).
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../lib/native.js';
@@ -8,6 +9,12 @@ const cli = join(packageRoot, 'dist', 'cli', 'main.js');
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
+
+describe('the convkit bin', () => {
+  it('is executable after the build (npx runs it directly)', () => {
+    expect(statSync(cli).mode & 0o111).toBe(0o111);
+  });
+});
 
 describe('convkit info', () => {
   it('--json reports version, path, threads and OpenMP', () => {
