@@ -10,6 +10,12 @@ inline void copy_run(float* out, const float* src, long lo, long hi, long len) {
   for (long i = hi; i < len; ++i) out[i] = 0.0f;
 }
 
+inline void copy_run_s2(float* out, const float* src, long lo, long hi, long len) {
+  for (long i = 0; i < lo; ++i) out[i] = 0.0f;
+  for (long i = lo; i < hi; ++i) out[i] = src[2 * i];
+  for (long i = hi; i < len; ++i) out[i] = 0.0f;
+}
+
 inline void zero_run(float* out, long len) {
   for (long i = 0; i < len; ++i) out[i] = 0.0f;
 }
