@@ -46,8 +46,8 @@ export function modelSummary(name: string, options: SummaryCommandOptions = {}):
   const builderOptions: Record<string, unknown> = {};
   if (options.numClasses !== undefined) builderOptions['numClasses'] = options.numClasses;
   if (options.inChannels !== undefined) builderOptions['inChannels'] = options.inChannels;
-  if (name === 'alexnet' && options.input !== undefined) builderOptions['inputSize'] = options.input[1];
-  if (name === 'zfnet' && options.input !== undefined) builderOptions['inputSize'] = options.input[1];
+  // The paper AlexNet and ZFNet end in a fixed-size flatten: their builders take the input size.
+  if ((name === 'alexnet' || name === 'zfnet') && options.input !== undefined) builderOptions['inputSize'] = options.input[1];
   const model = buildModel(name, builderOptions);
   const inChannels = options.inChannels ?? (name === 'lenet5' ? 1 : 3);
   return summary(model, options.input ?? defaultInput(name, inChannels));

@@ -235,28 +235,24 @@ void max_plane_2x2(const PoolGeometry& g, const float* __restrict x, float* __re
 
 void max_pool_forward_with(Isa isa, int threads, const PoolGeometry& g, const float* x, float* y, int32_t* indices) {
   require_isa(isa);
-  if (is_plain_2x2(g)) {
-    const size_t in_plane = pool_in_plane(g), out_plane = pool_out_plane(g);
-    const int t = pick_threads(threads, g.planes, static_cast<double>(g.planes) * static_cast<double>(in_plane + out_plane));
-    for_planes(t, g.planes, [&](size_t p0, size_t p1) {
-      for (size_t p = p0; p < p1; ++p) {
-        if (indices != nullptr) {
-          max_plane_2x2<true>(g, x + p * in_plane, y + p * out_plane, indices + p * out_plane);
-        } else {
-          max_plane_2x2<false>(g, x + p * in_plane, y + p * out_plane, nullptr);
-        }
-      }
-    });
-    return;
-  }
   const PoolPlaneKernels& k = kernels_for(isa);
+  const bool plain = is_plain_2x2(g);
   const size_t in_plane = pool_in_plane(g), out_plane = pool_out_plane(g);
   const int t = pick_threads(threads, g.planes, static_cast<double>(g.planes) * static_cast<double>(in_plane + out_plane));
-  const size_t bytes = k.scratch_bytes(g);
+  const size_t bytes = plain ? 0 : k.scratch_bytes(g);
   for_planes(t, g.planes, [&](size_t p0, size_t p1) {
-    void* s = scratch(bytes);
+    void* s = plain ? nullptr : scratch(bytes);
     for (size_t p = p0; p < p1; ++p) {
-      k.max_plane(g, x + p * in_plane, y + p * out_plane, indices != nullptr ? indices + p * out_plane : nullptr, s);
+      const float* xp = x + p * in_plane;
+      float* yp = y + p * out_plane;
+      int32_t* ip = indices != nullptr ? indices + p * out_plane : nullptr;
+      if (!plain) {
+        k.max_plane(g, xp, yp, ip, s);
+      } else if (ip != nullptr) {
+        max_plane_2x2<true>(g, xp, yp, ip);
+      } else {
+        max_plane_2x2<false>(g, xp, yp, nullptr);
+      }
     }
   });
 }
