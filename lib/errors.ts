@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'ERR_OOM'
   | 'ERR_UNSUPPORTED_CPU'
   | 'ERR_NATIVE_LOAD'
+  | 'ERR_FORMAT'
   | 'ERR_INTERNAL';
 
 export class ConvkitError extends Error {
@@ -53,6 +54,17 @@ export class UnsupportedCpuError extends ConvkitError {
 export class NativeLoadError extends ConvkitError {
   constructor(message: string) {
     super('ERR_NATIVE_LOAD', message);
+  }
+}
+
+/**
+ * A file that is not what it claims to be: a truncated or corrupt image, checkpoint, safetensors,
+ * ONNX or IDX file. The message names the file and what is wrong (offset, tensor name, expected
+ * vs actual length).
+ */
+export class FormatError extends ConvkitError {
+  constructor(message: string) {
+    super('ERR_FORMAT', message);
   }
 }
 
