@@ -6,6 +6,7 @@
 import { ArgumentError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { alexnet, zfnet } from './alexnet.js';
+import { cifarNet } from './cifar-net.js';
 import { googlenet } from './googlenet.js';
 import { lenet5 } from './lenet.js';
 import { mobilenetV2 } from './mobilenet-v2.js';
@@ -14,6 +15,7 @@ import { vgg11, vgg16 } from './vgg.js';
 
 export * from './options.js';
 export * from './lenet.js';
+export * from './cifar-net.js';
 export * from './alexnet.js';
 export * from './vgg.js';
 export * from './resnet.js';
@@ -31,6 +33,7 @@ const BUILDERS = {
   resnet50,
   googlenet,
   mobilenetV2,
+  cifarNet,
 } as const;
 
 /** The name of a zoo builder. */

@@ -17,6 +17,10 @@ const COUNTS: [string, Record<string, unknown>, number][] = [
   ['lenet5', { numClasses: 10 }, 61_706],
   ['alexnet', {}, 60_965_224],
   ['alexnet', { variant: 'torchvision' }, 61_100_840],
+  // The benchmark's CIFAR net (the same count as scripts/peers/torch_train.py's nn.Sequential) and
+  // its 1x28x28 adaptation: 64x7x7 flattened features instead of 64x8x8.
+  ['cifarNet', {}, 2_168_362],
+  ['cifarNet', { inChannels: 1, inputSize: 28 }, 1_676_266],
 ];
 
 describe('model zoo parameter counts', () => {
@@ -68,6 +72,7 @@ describe('zoo serialisation', () => {
     ['mobilenetV2', { numClasses: 5, widthMult: 0.5 }, [1, 3, 32, 32]],
     ['alexnet', { numClasses: 3, inputSize: 99 }, [1, 3, 99, 99]],
     ['googlenet', { numClasses: 4, auxLogits: false }, [1, 3, 64, 64]],
+    ['cifarNet', { inChannels: 1, inputSize: 28 }, [1, 1, 28, 28]],
   ] as const)('%s %j rebuilds from JSON and reproduces its outputs after loadStateDict', (name, options, shape) => {
     const model = models.buildModel(name, options as Record<string, unknown>).eval();
     const json = JSON.parse(JSON.stringify(model.toJSON()));
