@@ -31,7 +31,16 @@ function run(c: Case): { out: Float32Array; shape: number[] } {
   const inp = golden.inputs[c.input]!;
   const data = Float32Array.from(inp.data);
   const shape = inp.shape;
-  const p = c.params as Record<string, number> & { shear: [number, number]; size: [number, number] };
+  const p = c.params as {
+    angle: number;
+    shear: [number, number];
+    size: [number, number];
+    top: number;
+    left: number;
+    height: number;
+    width: number;
+    padding: number;
+  };
   switch (c.op) {
     case 'hflip':
       return { out: hflip(data, shape), shape };
