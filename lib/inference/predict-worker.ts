@@ -1,0 +1,52 @@
+/**
+ * The thread behind a {@link Predictor}: `new Worker(new URL('./predict-worker.js', import.meta.url))`.
+ * Imports the layer and zoo registries (plus any module URLs the caller listed, for custom
+ * registered types), rebuilds the model from `workerData` (moduleFromJSON + loadStateDict), puts
+ * it in eval mode, posts `ready`, then answers each {@link PredictRequest} in arrival order with
+ * the logits of a forward pass under noGrad. Requests queue on the message port; one runs at a time.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { noGrad } from '../autograd/grad-mode.js';
+import { InternalError } from '../errors.js';
+import '../models/index.js';
+import '../nn/index.js';
+import { moduleFromJSON, type Module } from '../nn/module.js';
+import { setNumThreads } from '../runtime.js';
+import { Tensor } from '../tensor/tensor.js';
+import { serializeError, type PredictRequest, type PredictWorkerData, type WorkerReply } from './protocol.js';
+
+const port = parentPort;
+if (port === null) throw new InternalError('predict-worker.js runs only as a worker thread (see Predictor.create)');
+
+function post(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(reply, transfer);
+}
+
+async function build(data: PredictWorkerData): Promise<Module> {
+  for (const url of data.imports) await import(url);
+  if (data.threads !== null) setNumThreads(data.threads);
+  const model = moduleFromJSON(data.model);
+  model.loadStateDict(new Map(data.state.map((e) => [e.name, new Tensor(e.data, e.shape)])));
+  return model.eval();
+}
+
+function run(model: Module, req: PredictRequest): void {
+  try {
+    const input = new Tensor(req.input, req.shape);
+    const out: unknown = noGrad(() => model.forward(input));
+    if (!(out instanceof Tensor)) throw new InternalError(`the model's forward returned ${typeof out}, not a Tensor`);
+    // A copy: the output may share its buffer with the model (an identity layer returning a weight).
+    const output = out.data.slice();
+    post({ type: 'result', id: req.id, output, shape: [...out.shape] }, [output.buffer as ArrayBuffer]);
+  } catch (err) {
+    post({ type: 'error', id: req.id, error: serializeError(err) });
+  }
+}
+
+try {
+  const model = await build(workerData as PredictWorkerData);
+  port.on('message', (req: PredictRequest) => run(model, req));
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'init-error', error: serializeError(err) });
+}
