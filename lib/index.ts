@@ -11,5 +11,11 @@ export * as F from './functional/index.js';
 export * as nn from './nn/index.js';
 export * as models from './models/index.js';
 export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export * as train from './train/index.js';
+export * as report from './report/index.js';
+export * as inference from './inference/index.js';
+export * as io from './io/index.js';
+export { predict, predictFolder, Predictor } from './inference/index.js';
 
 export { version } from './version.js';

@@ -10,6 +10,10 @@ import { version } from '../version.js';
 import { BENCH_SUITES, runBench } from './bench.js';
 import { formatInfo, infoReport } from './info.js';
 import { modelSummary, parseShape } from './summary.js';
+import { runDemo } from './demo.js';
+import { runEvaluate } from './evaluate.js';
+import { runPredict } from './predict.js';
+import { runTrain } from './train.js';
 
 function threadList(value: string): number[] {
   const list = value.split(',').map((s) => Number(s.trim()));
@@ -23,6 +27,30 @@ function positiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer; received '${value}'`);
   return n;
+}
+
+function positiveNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} expects a positive number; received '${value}'`);
+  return n;
+}
+
+function nonNegativeNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} expects a number >= 0; received '${value}'`);
+  return n;
+}
+
+function oneOf<T extends string>(values: readonly T[], flag: string): (value: string) => T {
+  return (value: string) => {
+    if (!values.includes(value as T)) throw new InvalidArgumentError(`${flag} expects one of ${values.join(', ')}; received '${value}'`);
+    return value as T;
+  };
+}
+
+function channelCount(value: string): 1 | 3 {
+  if (value !== '1' && value !== '3') throw new InvalidArgumentError(`--channels expects 1 or 3; received '${value}'`);
+  return Number(value) as 1 | 3;
 }
 
 const program = new Command();
@@ -61,6 +89,78 @@ program
     } else {
       console.log(s.text);
     }
+  });
+
+program
+  .command('train')
+  .description('train a model on an image folder, a CSV manifest, MNIST-format IDX files or CIFAR binaries (detected from --data)')
+  .requiredOption('--model <name|arch.json>', 'zoo model (lenet5, cifarNet, resnet18, mobilenetV2, ...) or an architecture JSON file')
+  .requiredOption('--data <path>', 'dataset: a folder of class subfolders, a .csv manifest (path,label), or a folder of IDX / CIFAR binary files')
+  .option('--epochs <n>', 'epochs', (v: string) => positiveInt(v, '--epochs'), 10)
+  .option('--batch-size <n>', 'images per step', (v: string) => positiveInt(v, '--batch-size'), 64)
+  .option('--lr <x>', 'learning rate', (v: string) => positiveNumber(v, '--lr'), 0.05)
+  .option('--optimizer <name>', 'sgd (momentum 0.9), adam or adamw', oneOf(['sgd', 'adam', 'adamw'] as const, '--optimizer'), 'sgd')
+  .option('--momentum <x>', 'SGD momentum', (v: string) => nonNegativeNumber(v, '--momentum'))
+  .option('--weight-decay <x>', 'weight decay (default 5e-4 for sgd, 0 for adam, 0.01 for adamw)', (v: string) => nonNegativeNumber(v, '--weight-decay'))
+  .option('--scheduler <name>', 'learning-rate schedule: cosine (over the epochs) or none', oneOf(['cosine', 'none'] as const, '--scheduler'), 'cosine')
+  .option('--augment <list>', 'augmentations, comma-separated: mirror,crop,resized-crop,rotate,shear,warp,color,jitter')
+  .option('--image-size <n>', 'input side for image files (default: 28 lenet5, 32 cifarNet, 224 otherwise)', (v: string) => positiveInt(v, '--image-size'))
+  .option('--channels <n>', 'input channels for image files: 1 (grey) or 3 (RGB)', channelCount)
+  .option('--workers <n>', 'decode/augment worker threads (0: on the main thread)', (v: string) => nonNegativeNumber(v, '--workers'), 0)
+  .option('--seed <n>', 'seed of the shuffles, augmentations and dropout', (v: string) => nonNegativeNumber(v, '--seed'), 0)
+  .option('--out <dir>', 'checkpoints (last/best.safetensors), log.jsonl and the report', 'convkit-run')
+  .option('--resume', 'continue the run in --out from last.safetensors')
+  .option('--progress <mode>', 'bar, lines, none or auto (a bar on a terminal)', oneOf(['bar', 'lines', 'none', 'auto'] as const, '--progress'), 'auto')
+  .action(async (opts: {
+    model: string; data: string; epochs: number; batchSize: number; lr: number; optimizer: 'sgd' | 'adam' | 'adamw';
+    momentum?: number; weightDecay?: number; scheduler: 'cosine' | 'none'; augment?: string; imageSize?: number;
+    channels?: 1 | 3; workers: number; seed: number; out: string; resume?: boolean; progress: 'bar' | 'lines' | 'none' | 'auto';
+  }) => {
+    const r = await runTrain({ ...opts, resume: opts.resume === true });
+    if (r.evaluation !== null) {
+      const e = r.evaluation;
+      console.log(`accuracy ${(e.accuracy * 100).toFixed(2)}% (top-5 ${(e.top5 * 100).toFixed(2)}%) on ${e.count} images; report: ${opts.out}/report.html`);
+    }
+  });
+
+program
+  .command('predict')
+  .description('classify every image under a folder into a JSON-lines or CSV file (streamed; rerun to resume)')
+  .requiredOption('--model <dir|file>', 'a checkpoint (.safetensors) or a training output directory')
+  .requiredOption('--input <dir>', 'folder of images (searched recursively)')
+  .requiredOption('--output <file>', 'results: FILE.jsonl or FILE.csv (appended to; images already there are skipped)')
+  .option('--top-k <k>', 'classes per image', (v: string) => positiveInt(v, '--top-k'), 5)
+  .option('--batch-size <n>', 'images per forward pass', (v: string) => positiveInt(v, '--batch-size'), 16)
+  .action(async (opts: { model: string; input: string; output: string; topK: number; batchSize: number }) => {
+    await runPredict(opts);
+  });
+
+program
+  .command('evaluate')
+  .description('accuracy, per-class precision/recall/F1 and the confusion matrix of a checkpoint on a dataset')
+  .requiredOption('--model <dir|file>', 'a checkpoint (.safetensors) or a training output directory')
+  .requiredOption('--data <path>', 'dataset (same formats as train; its test split when it has one)')
+  .option('--split <name>', 'test or train', oneOf(['test', 'train'] as const, '--split'), 'test')
+  .option('--out <dir>', 'also write the report (confusion matrix image, HTML) here')
+  .option('--json', 'print JSON')
+  .action(async (opts: { model: string; data: string; split: 'test' | 'train'; out?: string; json?: boolean }) => {
+    const r = await runEvaluate(opts);
+    if (opts.json === true) {
+      const { evaluation: e } = r;
+      console.log(JSON.stringify({ accuracy: e.accuracy, top5: e.top5, loss: e.loss, count: e.count, classes: r.classes, report: r.report, confusionMatrix: r.matrix }, null, 2));
+    } else {
+      console.log(r.text);
+    }
+  });
+
+program
+  .command('demo')
+  .description('train LeNet-5 on the bundled Fashion-MNIST subset, write the report, then classify exported test images')
+  .option('--out <dir>', 'output folder', 'convkit-demo')
+  .option('--epochs <n>', 'epochs', (v: string) => positiveInt(v, '--epochs'), 10)
+  .option('--progress <mode>', 'bar, lines, none or auto', oneOf(['bar', 'lines', 'none', 'auto'] as const, '--progress'), 'auto')
+  .action(async (opts: { out: string; epochs: number; progress: 'bar' | 'lines' | 'none' | 'auto' }) => {
+    await runDemo(opts);
   });
 
 program

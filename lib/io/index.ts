@@ -1,4 +1,4 @@
-/** File formats: safetensors read/write and crash-safe file replacement. */
+/** File formats: safetensors read/write, ONNX and TF.js layers-model import, crash-safe file replacement. */
 export {
   loadSafetensors,
   saveSafetensors,
@@ -11,3 +11,5 @@ export {
   type SafetensorsDtype,
 } from './safetensors.js';
 export { writeFileAtomic } from './atomic-write.js';
+export { loadOnnx, OnnxModel } from './onnx/index.js';
+export { loadTfjsLayers, TfjsModel } from './tfjs/index.js';

@@ -134,6 +134,7 @@ function checkName(name: unknown, what: string): string {
 
 /** The base class of layers and models; see the module comment. */
 export abstract class Module {
+  #predictFingerprint: number | undefined;
   /** True in training mode (dropout active, batch norm on batch statistics); see {@link eval}. */
   training = true;
   readonly #parameters = new Map<string, Tensor | null>();
@@ -384,6 +385,21 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /**
+   * The model's output (logits) for `input` ([N, ...]), computed in a worker thread so the event
+   * loop stays free (see `inference.predict`). The worker holds a snapshot of the weights; a new
+   * snapshot is taken when a fingerprint of the parameters and buffers (16 sampled values of each)
+   * has changed since the last call, so training between calls is seen. A hand edit of a few
+   * weights can escape the fingerprint: call `inference.releasePredictor(model)` after one.
+   */
+  async predict(input: Tensor): Promise<Tensor> {
+    const inference = await import('../inference/predict.js');
+    const fingerprint = weightFingerprint(this);
+    if (this.#predictFingerprint !== undefined && this.#predictFingerprint !== fingerprint) await inference.releasePredictor(this);
+    this.#predictFingerprint = fingerprint;
+    return inference.predict(this, input);
+  }
+
   /** Sets training mode on this module and every module below it; returns this module. */
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw invalidArgument('the mode of train()', 'a boolean', mode);
@@ -439,4 +455,21 @@ export abstract class Module {
     }
     return json;
   }
+}
+
+/** FNV-1a over the bits of 16 evenly spaced values of every parameter and buffer (see Module.predict). */
+function weightFingerprint(model: Module): number {
+  const bits = new Uint32Array(1);
+  const view = new Float32Array(bits.buffer);
+  let h = 0x811c9dc5;
+  for (const t of [...model.parameters(), ...model.buffers()]) {
+    const d = t.data;
+    const step = Math.max(1, Math.floor(d.length / 16));
+    for (let i = 0; i < d.length; i += step) {
+      view[0] = d[i]!;
+      h = Math.imul(h ^ bits[0]!, 0x01000193) >>> 0;
+    }
+    h = Math.imul(h ^ d.length, 0x01000193) >>> 0;
+  }
+  return h;
 }

@@ -34,3 +34,4 @@ export {
 } from './callbacks.js';
 export { accuracy, topKAccuracy, topKCorrect, type MetricName, type MetricSums } from './metrics.js';
 export { createProgress, type Progress, type ProgressMode, type BatchProgress } from './progress.js';
+export { evaluate, type Evaluation } from './evaluate.js';

@@ -1,6 +1,7 @@
 // The addon's exports, and nothing else: each family registers its own (exports.h). Internal entry
 // points start with '_'. N-API modules are context-aware: the addon loads in several worker threads
-// at once, and it holds no JS state of its own (process-wide settings are atomics in native/runtime).
+// at once, and it holds no JS state of its own. Process-wide settings reachable from JS (ISA, threads)
+// are atomics in native/runtime; the kernels' tuning globals are written only by the native tests.
 #include <napi.h>
 
 #include "binding/exports.h"
