@@ -133,6 +133,32 @@ describe('a TF.js-built model touching every supported layer', () => {
     expect(() => model.forwardAll(seededTensor([2, 11, 10, 3], 1))).toThrow(/input 'image' must have shape \[\?, 3, 11, 10\] \(NCHW\)/);
   });
 
+  it('accepts the weights as one ArrayBuffer (TF.js weightData) or a list of shards', () => {
+    const w = fixture.weightData;
+    const buffer = w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer;
+    const half = Math.floor(w.length / 2);
+    const a = model.forwardAll(x);
+    for (const weightData of [buffer, [w.subarray(0, half), w.subarray(half)]]) {
+      const m = tfjsLayersFromMemory({ modelJson: fixture.modelJson, weightData }).eval();
+      m.forwardAll(x).forEach((t, i) => expect(t.data).toEqual(a[i]!.data));
+    }
+  });
+
+  it('a BatchNormalization frozen in Keras (trainable: false) keeps its running statistics in training mode', () => {
+    const json = JSON.parse(JSON.stringify(fixture.modelJson)) as { modelTopology: { config: { layers: { name: string; config: Record<string, unknown> }[] } } };
+    json.modelTopology.config.layers.find((l) => l.name === 'bn')!.config['trainable'] = false;
+    const m = tfjsLayersFromMemory({ modelJson: json, weightData: fixture.weightData }).train();
+    const bn = m.layer('bn')!;
+    expect(bn.parameters().every((p) => !p.requiresGrad)).toBe(true);
+    const before = Float32Array.from(m.stateDict().get('bn.running_mean')!.data);
+    const normed = m.run({ image: x }, { outputs: ['bn'] })['bn']!;
+    expect(m.stateDict().get('bn.running_mean')!.data).toEqual(before);
+    expect(maxAbsDiff(normed, model.run({ image: x }, { outputs: ['bn'] })['bn']!)).toBe(0);
+    bn.unfreeze(); // trainable again: batch statistics, running statistics updated
+    m.run({ image: x }, { outputs: ['bn'] });
+    expect(maxAbsDiff(m.stateDict().get('bn.running_mean')!, new Tensor(before))).toBeGreaterThan(0);
+  });
+
   it('reads Keras 3 inbound nodes identically', async () => {
     const k3 = tfjsLayersFromMemory(toKeras3(fixture)).eval();
     const a = model.forwardAll(x);

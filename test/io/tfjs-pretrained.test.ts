@@ -4,7 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../lib/data/image.js';
-import { loadTfjsLayers, type TfjsModel } from '../../lib/io/tfjs/index.js';
+import * as F from '../../lib/functional/index.js';
+import { loadTfjsLayers, tfjsLayersFromMemory, type TfjsModel } from '../../lib/io/tfjs/index.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
 import { maxAbsDiff, nsfwMobileNetV2, seededTensor, tfLoad, tfPredict, tfPredictLayers, upscalerFixture, upscalerModelPath, type Fixture } from './tfjs-helpers.js';
 
@@ -37,6 +38,18 @@ describe('nsfwjs MobileNetV2 (uint8-quantised, Keras 2.2.4) vs TF.js', () => {
     expect(model.layer('dense_3')!.parameters().every((p) => p.requiresGrad)).toBe(true);
   });
 
+  it('fine-tunes end to end: after unfreeze() a backward pass reaches Conv1', () => {
+    const m = tfjsLayersFromMemory({ modelJson: fixture.modelJson, weightData: fixture.weightData }).unfreeze().train();
+    const probs = m.forward(seededTensor([2, 3, 224, 224], 9));
+    F.mseLoss(probs, new Tensor(new Float32Array([1, 0, 0, 0, 0, 0, 0, 1, 0, 0]), [2, 5])).backward();
+    const params = new Map(m.namedParameters());
+    for (const name of ['Conv1.weight', 'bn_Conv1.weight', 'block_10_depthwise.weight', 'dense_3.bias']) {
+      const grad = params.get(name)?.grad ?? null;
+      expect(grad, name).not.toBeNull();
+      expect(grad!.data.some((v) => v !== 0), name).toBe(true);
+    }
+  });
+
   it.skipIf(photos.length === 0)(`matches TF.js to 1e-4 on real photos (${PHOTOS}: ${photos.join(', ') || 'absent, skipped'})`, async () => {
     // nsfwjs feeds pixels / 255 at 224 x 224 (it resizes with TF.js's bilinear; both models here get
     // the same sharp-resized input).
@@ -49,10 +62,11 @@ describe('nsfwjs MobileNetV2 (uint8-quantised, Keras 2.2.4) vs TF.js', () => {
     const ours = model.run({ input_1: x }, { outputs: names });
     const theirs = await tfPredictLayers(await tfLoad(fixture), x, names);
     const diffs = names.map((n, i) => maxAbsDiff(ours[n]!, theirs[i]!));
+    const scale = theirs.map((t) => t.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
     const probs = ours['dense_3']!;
     const tops = photos.map((_, i) => [CLASSES[argmax(probs, i)], CLASSES[argmax(theirs[2]!, i)], probs.data[i * 5 + argmax(probs, i)]!.toFixed(3)]);
     console.log(
-      `nsfwjs MobileNetV2 max |convkit - TF.js|: ${names.map((n, i) => `${n} ${diffs[i]!.toExponential(2)}`).join(', ')}; ` +
+      `nsfwjs MobileNetV2 max |convkit - TF.js|: ${names.map((n, i) => `${n} ${diffs[i]!.toExponential(2)} (max |x| ${scale[i]!.toFixed(2)})`).join(', ')}; ` +
         `top classes (${photos.join(', ')}) as (ours, TF.js, p): ${JSON.stringify(tops)}`,
     );
     // The frozen ImageNet trunk (block_10, NCHW vs NHWC), the pooled features and the probabilities.

@@ -484,11 +484,11 @@ interface LayerType {
   /** Reads and checks the config; throws Unsupported for unsupported features. */
   parse(c: ConfigReader, layer: KerasLayer): unknown;
   /** Builds the module; `get` fetches and checks weights. */
-  build(layer: KerasLayer, parsed: unknown, get: WeightGetter, has: (weight: string) => boolean): TfjsLayer;
+  build(layer: KerasLayer, parsed: unknown, get: WeightGetter): TfjsLayer;
 }
 
-function define<P>(parse: (c: ConfigReader, layer: KerasLayer) => P, build: (layer: KerasLayer, p: P, get: WeightGetter, has: (weight: string) => boolean) => TfjsLayer): LayerType {
-  return { parse, build: (layer, p, get, has) => build(layer, p as P, get, has) };
+function define<P>(parse: (c: ConfigReader, layer: KerasLayer) => P, build: (layer: KerasLayer, p: P, get: WeightGetter) => TfjsLayer): LayerType {
+  return { parse, build: (layer, p, get) => build(layer, p as P, get) };
 }
 
 function tensorOf(w: DecodedWeight, shape: number[]): Tensor {

@@ -277,8 +277,14 @@ function buildLayer(layer: KerasLayer, parsed: unknown, store: WeightStore, file
     }
     return store.decode(name);
   };
-  const has = (weight: string): boolean => store.find(layer.name, weight) !== undefined;
-  const module = LAYER_TYPES.get(layer.className)!.build(layer, parsed, get, has);
+  let module: TfjsLayer;
+  try {
+    module = LAYER_TYPES.get(layer.className)!.build(layer, parsed, get);
+  } catch (err) {
+    // Builders name the layer; add the file where they did not.
+    if (err instanceof FormatError && !err.message.startsWith(file)) throw new FormatError(`${file}: ${err.message}`);
+    throw err;
+  }
   // Keras's `trainable: false` (frozen layers) maps to frozen parameters.
   if (layer.config['trainable'] === false) module.freeze();
   return module;
