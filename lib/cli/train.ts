@@ -147,6 +147,26 @@ function firstConv(model: Module): Conv2d | undefined {
   return model.modules().find((m): m is Conv2d => m instanceof Conv2d);
 }
 
+/**
+ * A cosine schedule is laid out over the run's epochs; resuming it with another `--epochs` would
+ * restart the cosine. Refuses that with the way out (the sidecar of last.safetensors says how the
+ * run was started).
+ */
+function checkResumeSchedule(o: TrainCommandOptions): void {
+  let settings: { epochs?: unknown; scheduler?: unknown };
+  try {
+    settings = (JSON.parse(readFileSync(join(o.out, 'last.json'), 'utf8')) as { settings?: typeof settings }).settings ?? {};
+  } catch {
+    return; // no previous run (fit starts fresh and says so), or no sidecar: nothing to compare
+  }
+  if (settings.scheduler === 'cosine' && typeof settings.epochs === 'number' && settings.epochs !== o.epochs) {
+    throw new ArgumentError(
+      `--resume: the run in ${o.out} was started with --epochs ${settings.epochs} and a cosine schedule laid out over them; ` +
+        `resume with --epochs ${settings.epochs}, or start runs you mean to extend with --scheduler none`,
+    );
+  }
+}
+
 /** Trains, evaluates and writes the report; see the module comment. */
 export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResult> {
   const log = o.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
@@ -166,6 +186,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
   const train = new DataLoader(detected.train, { batchSize: o.batchSize, shuffle: true, seed, transform, workers, onSkip });
   const test: Dataset | undefined = detected.test;
   const val = test === undefined ? undefined : new DataLoader(test, { batchSize: Math.max(o.batchSize, 256), workers, onSkip });
+  if (o.resume === true) checkResumeSchedule(o);
   const optimizer = makeOptimizer(model, o);
   const scheduler: Scheduler | undefined = (o.scheduler ?? 'cosine') === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: Math.max(1, o.epochs) }) : undefined;
   await mkdir(o.out, { recursive: true });

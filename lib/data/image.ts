@@ -77,7 +77,10 @@ export async function decodeImage(input: string | Buffer, pre: Preprocess, sourc
       const top = Math.round((h1 - outH) / 2);
       img = sharp(await img.resize(w1, h1, { fit: 'fill' }).raw().toBuffer(), {
         raw: { width: w1, height: h1, channels: pre.channels },
-      }).extract({ left, top, width: outW, height: outH });
+      })
+        .extract({ left, top, width: outW, height: outH })
+        // Raw single-channel input would otherwise come out as sRGB.
+        .toColourspace(pre.channels === 1 ? 'b-w' : 'srgb');
     }
     const out = await img.raw().toBuffer({ resolveWithObject: true });
     raw = out.data;
