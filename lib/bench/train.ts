@@ -203,7 +203,7 @@ export function selectTrainRows(filter: string[] | undefined): TrainBenchRow[] {
 }
 
 /** Runs a compiled worker under dist/bench/ with `node` and parses the JSON on its last stdout line. */
-function runNodeWorker<T>(script: string, spec: object, threads: number): PeerResult<T> {
+export function runNodeWorker<T>(script: string, spec: object, threads: number): PeerResult<T> {
   const path = join(packageRoot, 'dist', 'bench', script);
   if (!existsSync(path)) return { ok: false, reason: `${path} missing (npm run build:ts)` };
   const r = spawnSync(process.execPath, [path, JSON.stringify(spec)], {
@@ -234,7 +234,7 @@ function leakFigures(samples: Array<{ step: number; rssMb: number | null }> | un
 }
 
 /** The installed onnxruntime-node version, or why it is unavailable (the package is not loaded here). */
-function ortVersion(): { version: string } | { missing: string } {
+export function ortVersion(): { version: string } | { missing: string } {
   try {
     const pkg = createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string };
     return { version: pkg.version };

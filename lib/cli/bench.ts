@@ -1,9 +1,12 @@
 /** `convkit bench <suite...>`: each suite prints its table (or JSON) and returns its report. */
 import { benchConv, formatConvReport, type ConvBenchReport } from '../bench/conv.js';
 import { benchGemm, formatGemmReport, type GemmBenchReport } from '../bench/gemm.js';
+import { benchPipeline, formatPipelineReport, type PipelineBenchReport } from '../bench/pipeline.js';
 import { benchTrain, formatTrainReport, type TrainBenchReport } from '../bench/train.js';
 
-export const BENCH_SUITES = ['gemm', 'conv', 'train'];
+export const BENCH_SUITES = ['gemm', 'conv', 'train', 'pipeline'];
+
+type SuiteReport = GemmBenchReport | ConvBenchReport | TrainBenchReport | PipelineBenchReport;
 
 export interface BenchOptions {
   threads: number[];
@@ -16,8 +19,8 @@ export interface BenchOptions {
   rows?: string[];
 }
 
-export function runBench(suites: string[], opts: BenchOptions): Record<string, GemmBenchReport | ConvBenchReport | TrainBenchReport> {
-  const reports: Record<string, GemmBenchReport | ConvBenchReport | TrainBenchReport> = {};
+export async function runBench(suites: string[], opts: BenchOptions): Promise<Record<string, SuiteReport>> {
+  const reports: Record<string, SuiteReport> = {};
   const progress = (m: string) => {
     if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${m}`);
   };
@@ -41,6 +44,12 @@ export function runBench(suites: string[], opts: BenchOptions): Record<string, G
       if (process.stderr.isTTY && !opts.json) process.stderr.write('\r\x1b[K');
       reports[suite] = r;
       if (!opts.json) console.log(`${formatTrainReport(r)}\n`);
+    } else if (suite === 'pipeline') {
+      const threads = opts.threads[opts.threads.length - 1] ?? 2;
+      const r = await benchPipeline({ threads, quick: opts.quick ?? false, peers: opts.peers, onProgress: progress });
+      if (process.stderr.isTTY && !opts.json) process.stderr.write('\r\x1b[K');
+      reports[suite] = r;
+      if (!opts.json) console.log(`${formatPipelineReport(r)}\n`);
     }
   }
   if (opts.json) console.log(JSON.stringify(reports, null, 2));

@@ -173,12 +173,12 @@ program
   .option('--no-peers', 'skip the peers (numpy/OpenBLAS, PyTorch, onnxruntime-node)')
   .option('--json', 'print the report as JSON')
   .option('--out <file>', 'also write the JSON report to a file')
-  .action((suites: string[], opts: { threads: number[]; quick?: boolean; rows?: string[]; peers: boolean; json?: boolean; out?: string }) => {
+  .action(async (suites: string[], opts: { threads: number[]; quick?: boolean; rows?: string[]; peers: boolean; json?: boolean; out?: string }) => {
     const unknown = suites.filter((s) => !BENCH_SUITES.includes(s));
     if (unknown.length > 0) {
       throw new ArgumentError(`unknown bench suite '${unknown[0]}' (available: ${BENCH_SUITES.join(', ')})`);
     }
-    const report = runBench(suites, {
+    const report = await runBench(suites, {
       threads: opts.threads,
       minSeconds: opts.quick === true ? 0.1 : 0.5,
       peers: opts.peers,

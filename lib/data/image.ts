@@ -75,12 +75,8 @@ export async function decodeImage(input: string | Buffer, pre: Preprocess, sourc
       // Centre crop: torchvision rounds the offset to the nearest integer.
       const left = Math.round((w1 - outW) / 2);
       const top = Math.round((h1 - outH) / 2);
-      img = sharp(await img.resize(w1, h1, { fit: 'fill' }).raw().toBuffer(), {
-        raw: { width: w1, height: h1, channels: pre.channels },
-      })
-        .extract({ left, top, width: outW, height: outH })
-        // Raw single-channel input would otherwise come out as sRGB.
-        .toColourspace(pre.channels === 1 ? 'b-w' : 'srgb');
+      // One pipeline: resize (JPEG shrink-on-load applies), then the crop after the resize.
+      img = img.resize(w1, h1, { fit: 'fill' }).extract({ left, top, width: outW, height: outH });
     }
     const out = await img.raw().toBuffer({ resolveWithObject: true });
     raw = out.data;
