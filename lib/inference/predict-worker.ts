@@ -13,6 +13,7 @@ import '../nn/index.js';
 import { moduleFromJSON, type Module } from '../nn/module.js';
 import { setNumThreads } from '../runtime.js';
 import { Tensor } from '../tensor/tensor.js';
+import { fuseForInference } from './fuse.js';
 import { serializeError, type PredictRequest, type PredictWorkerData, type WorkerReply } from './protocol.js';
 
 const port = parentPort;
@@ -30,9 +31,17 @@ async function build(data: PredictWorkerData): Promise<Module> {
   return model.eval();
 }
 
+let fusePending = (workerData as PredictWorkerData).fuse;
+
 function run(model: Module, req: PredictRequest): void {
   try {
     const input = new Tensor(req.input, req.shape);
+    if (fusePending) {
+      fusePending = false;
+      const rowSize = req.shape.slice(1).reduce((a, b) => a * b, 1);
+      // Traced on the first image; a failure leaves the model as it was (fuse.ts undoes itself).
+      if (req.shape.length >= 2 && rowSize > 0) fuseForInference(model, new Tensor(req.input.slice(0, rowSize), [1, ...req.shape.slice(1)]));
+    }
     const out: unknown = noGrad(() => model.forward(input));
     if (!(out instanceof Tensor)) throw new InternalError(`the model's forward returned ${typeof out}, not a Tensor`);
     // A copy: the output may share its buffer with the model (an identity layer returning a weight).

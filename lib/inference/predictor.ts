@@ -59,6 +59,12 @@ export interface PredictorOptions {
   imports?: readonly (string | URL)[];
   /** Run inline on the main thread even when the model could be serialised (default false). */
   inline?: boolean;
+  /**
+   * Fold batch norms into the preceding convolutions and fuse ReLU/ReLU6 into them in the worker's
+   * copy, checked on the first request's first image (default true; see lib/inference/fuse.ts).
+   * The inline fallback runs the live model and never fuses.
+   */
+  fuse?: boolean;
 }
 
 /** One ranked class of {@link Predictor.classify}. */
@@ -324,6 +330,7 @@ export class Predictor {
     if (options.imports !== undefined && !(Array.isArray(options.imports) && options.imports.every((u) => typeof u === 'string' || u instanceof URL))) {
       throw invalidArgument('options.imports of Predictor.create()', 'an array of module paths or URLs', options.imports);
     }
+    if (options.fuse !== undefined && typeof options.fuse !== 'boolean') throw invalidArgument('options.fuse of Predictor.create()', 'a boolean', options.fuse);
     if (options.inline === true) return new Predictor(new InlineBackend(model), 'inline', undefined, options);
     let json;
     try {
@@ -335,7 +342,7 @@ export class Predictor {
     const state: StateEntry[] = [];
     for (const [name, t] of model.stateDict()) state.push({ name, data: t.data.slice(), shape: [...t.shape] });
     const imports = (options.imports ?? []).map((u) => (u instanceof URL ? u.href : /^[a-z][a-z0-9+.-]+:/i.test(u) ? u : pathToFileURL(resolve(u)).href));
-    const data: PredictWorkerData = { model: json, state, threads: threads ?? null, imports };
+    const data: PredictWorkerData = { model: json, state, threads: threads ?? null, imports, fuse: options.fuse ?? true };
     try {
       const backend = await WorkerBackend.start(data, state.map((e) => e.data.buffer as ArrayBuffer));
       return new Predictor(backend, 'worker', undefined, options);

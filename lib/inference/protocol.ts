@@ -31,6 +31,8 @@ export interface PredictWorkerData {
   threads: number | null;
   /** Module URLs the worker imports before rebuilding the model (custom registered types). */
   imports: string[];
+  /** Fold batch norms into convolutions and fuse activations at the first request (lib/inference/fuse.ts). */
+  fuse: boolean;
 }
 
 /** A forward request: `input` (transferred) with its shape. */
