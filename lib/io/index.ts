@@ -1,4 +1,4 @@
-/** File formats: safetensors read/write, ONNX and TF.js layers-model import, crash-safe file replacement. */
+/** File formats: safetensors read/write, ONNX import and export, TF.js layers-model import, crash-safe file replacement. */
 export {
   loadSafetensors,
   saveSafetensors,
@@ -11,5 +11,5 @@ export {
   type SafetensorsDtype,
 } from './safetensors.js';
 export { writeFileAtomic } from './atomic-write.js';
-export { loadOnnx, OnnxModel } from './onnx/index.js';
-export { loadTfjsLayers, TfjsModel } from './tfjs/index.js';
+export { loadOnnx, loadOnnxTensor, OnnxModel, saveOnnx, exportOnnx, saveStateDict } from './onnx/index.js';
+export { loadTfjsLayers, tfjsLayersFromMemory, TfjsModel } from './tfjs/index.js';
