@@ -100,6 +100,11 @@ function checkSource(source: unknown, what: string): BatchSource {
   return s;
 }
 
+/** One turn of the event loop (setImmediate), so signals, timers and I/O callbacks run between steps. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Loop state saved in checkpoints so a mid-epoch resume reports the same epoch totals. */
 interface EpochProgress {
   sums: MetricSums;
@@ -266,6 +271,9 @@ export async function fit(model: Module, options: FitOptions): Promise<FitResult
           progress.batch({ epoch, epochs, batch: position.batch, batches, loss: s.loss, accuracy: s.accuracy, imagesPerSecond: ep.sums.samples / ep.seconds });
           const info: BatchEndInfo = { epoch, batch: position.batch - 1, step, loss: lossValue, batchSize: n };
           for (const cb of callbacks) await cb.onBatchEnd?.(ctx, info);
+          // In-memory loaders resolve with microtasks only: without a macrotask turn, signal
+          // handlers (SIGINT/SIGTERM) and timers would not run until training ends.
+          await yieldToEventLoop();
           started = performance.now();
           if (flag.reason !== null) break;
         }
@@ -298,6 +306,7 @@ export async function fit(model: Module, options: FitOptions): Promise<FitResult
             return { logits: out, loss: lossFn(out, batch.target).item() };
           });
           accumulate(sums, loss, logits, batch.target, top5);
+          await yieldToEventLoop();
         }
         model.train();
         const v = summarize(sums);

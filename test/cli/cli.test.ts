@@ -53,7 +53,7 @@ describe('convkit argument errors', () => {
     expect(a.stderr).toContain("unknown command 'frobnicate'");
     const b = run(['bench', 'nosuch']);
     expect(b.status).toBe(1);
-    expect(b.stderr.trim()).toBe("convkit: unknown bench suite 'nosuch' (available: gemm, conv, train)");
+    expect(b.stderr.trim()).toBe("convkit: unknown bench suite 'nosuch' (available: gemm, conv, train, pipeline)");
     const c = run(['bench', '--threads', 'two']);
     expect(c.status).not.toBe(0);
     expect(c.stderr).toContain("expected a comma-separated list of thread counts such as 1,2; received 'two'");
@@ -103,7 +103,7 @@ describe('convkit summary', () => {
     const r = run(['summary', 'resnet19']);
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
-      "convkit: unknown model 'resnet19'; known models: lenet5, alexnet, zfnet, vgg11, vgg16, resnet18, resnet34, resnet50, googlenet, mobilenetV2",
+      "convkit: unknown model 'resnet19'; known models: lenet5, alexnet, zfnet, vgg11, vgg16, resnet18, resnet34, resnet50, googlenet, mobilenetV2, cifarNet",
     );
   });
 });

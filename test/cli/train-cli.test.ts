@@ -2,7 +2,7 @@
 // The demo's predictions over its exported PNG files are checked against the trained model's own
 // forward pass on the same IDX samples: the image path (sharp decode + the checkpoint's recorded
 // preprocessing) must reproduce the training input exactly, so the top-1 classes must agree.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +123,35 @@ describe('convkit train / evaluate / predict on an image folder', () => {
     expect(again.stderr).toMatch(new RegExp(`0 images classified, 0 unreadable \\(error rows\\), ${report.count} already in`));
     expect(readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(report.count + 1);
   }, 180_000);
+});
+
+describe('convkit train and SIGTERM', () => {
+  it('finishes the step, saves last.safetensors mid-epoch, exits 0; --resume completes the run', async () => {
+    const out = join(dir, 'signal');
+    const args = [cli, 'train', '--model', 'lenet5', '--data', demoData, '--epochs', '2', '--batch-size', '32', '--out', out, '--progress', 'lines'];
+    const child = spawn(process.execPath, args, { env: { ...process.env, CONVKIT_NUM_THREADS: '2' } });
+    let stderr = '';
+    const sent = new Promise<number>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // The first progress line: training is under way, in the middle of epoch 1.
+        if (/epoch 1\/2 batch \d+\/157/.test(stderr) && !child.killed) {
+          child.kill('SIGTERM');
+          resolve(Date.now());
+        }
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const killedAt = await sent;
+    expect(code, stderr).toBe(0);
+    expect(Date.now() - killedAt).toBeLessThan(20_000);
+    expect(stderr).toMatch(/interrupted; saved .*last\.safetensors \(epoch 1, batch \d+\)/);
+    expect(existsSync(join(out, 'last.safetensors'))).toBe(true);
+    const resumed = run(['train', '--model', 'lenet5', '--data', demoData, '--epochs', '2', '--batch-size', '32', '--out', out, '--progress', 'none', '--resume']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number });
+    expect(log.map((e) => e.epoch)).toEqual([0, 1]);
+  }, 120_000);
 });
 
 describe('bad arguments: non-zero exit with a one-line reason', () => {
