@@ -76,6 +76,6 @@ else {
   console.log(`(d) MobileNetV2 trained from scratch:                       ${pct(r.scratch)}`);
   console.log(
     `head training per epoch: ${r.cachedEpochSeconds.toFixed(3)} s on cached features vs ${r.backboneEpochSeconds.toFixed(2)} s through the frozen backbone ` +
-      `(${(r.backboneEpochSeconds / r.cachedEpochSeconds).toFixed(0)}x faster; the cache's one backbone pass took ${r.cacheBuildSeconds.toFixed(1)} s)`,
+      `(${(r.backboneEpochSeconds / r.cachedEpochSeconds).toFixed(0)}x faster; building the cache, one backbone pass, took ${r.cacheBuildSeconds.toFixed(1)} s${r.cacheHit ? ' in the run that wrote it: reused here' : ''})`,
   );
 }
