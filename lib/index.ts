@@ -16,6 +16,7 @@ export * as train from './train/index.js';
 export * as report from './report/index.js';
 export * as inference from './inference/index.js';
 export * as io from './io/index.js';
+export * as transfer from './transfer/index.js';
 export { predict, predictFolder, Predictor } from './inference/index.js';
 
 export { version } from './version.js';

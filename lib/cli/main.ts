@@ -12,6 +12,7 @@ import { formatInfo, infoReport } from './info.js';
 import { modelSummary, parseShape } from './summary.js';
 import { runDemo } from './demo.js';
 import { runEvaluate } from './evaluate.js';
+import { runFinetune, type FinetuneCommandOptions } from './finetune.js';
 import { runPredict } from './predict.js';
 import { runTrain } from './train.js';
 
@@ -150,6 +151,37 @@ program
       console.log(JSON.stringify({ accuracy: e.accuracy, top5: e.top5, loss: e.loss, count: e.count, classes: r.classes, report: r.report, confusionMatrix: r.matrix }, null, 2));
     } else {
       console.log(r.text);
+    }
+  });
+
+program
+  .command('finetune')
+  .description('fine-tune a pretrained model (ONNX, TF.js layers model.json, or a PyTorch-named .safetensors state dict) on a dataset')
+  .requiredOption('--from <file>', 'model.onnx, a TF.js layers model.json, or weights.safetensors (with --model)')
+  .option('--model <name>', 'zoo architecture a .safetensors state dict loads into by name (resnet18, mobilenetV2, ...)')
+  .requiredOption('--data <path>', 'image folder, CSV manifest, MNIST-format IDX or CIFAR binaries')
+  .option('--out <dir>', 'run directory (checkpoint, log, report)', 'runs/finetune')
+  .option('--epochs <n>', 'epochs', (v: string) => positiveInt(v, '--epochs'), 10)
+  .option('--batch-size <n>', 'images per step', (v: string) => positiveInt(v, '--batch-size'), 32)
+  .option('--lr <x>', 'head learning rate', (v: string) => positiveNumber(v, '--lr'), 0.01)
+  .option('--backbone-lr-scale <x>', 'backbone learning rate as a fraction of --lr', (v: string) => nonNegativeNumber(v, '--backbone-lr-scale'), 0.1)
+  .option('--freeze <what>', "'all' (everything but the head), 'none', or the first module to train (e.g. layer4)", 'all')
+  .option('--unfreeze <stages>', 'gradual unfreezing: epoch:module[+module],... (1-based), e.g. 3:layer4,5:layer3')
+  .option('--cache-features', 'train the head on cached backbone features (default with --freeze all and no --unfreeze)')
+  .option('--no-cache-features', 'train through the frozen backbone')
+  .option('--cache-dir <dir>', 'feature cache directory (default $XDG_CACHE_HOME or ~/.cache, then convkit/features)')
+  .option('--image-size <n>', "input side (default: the imported model's declared input, else 224)", (v: string) => positiveInt(v, '--image-size'))
+  .option('--scheduler <name>', 'cosine or none', oneOf(['cosine', 'none'] as const, '--scheduler'), 'cosine')
+  .option('--momentum <x>', 'SGD momentum', (v: string) => nonNegativeNumber(v, '--momentum'))
+  .option('--weight-decay <x>', 'weight decay', (v: string) => nonNegativeNumber(v, '--weight-decay'))
+  .option('--workers <n>', 'decode/augment worker threads', (v: string) => nonNegativeNumber(v, '--workers'), 0)
+  .option('--seed <n>', 'seed', (v: string) => nonNegativeNumber(v, '--seed'), 0)
+  .option('--progress <mode>', 'bar, lines, none or auto', oneOf(['bar', 'lines', 'none', 'auto'] as const, '--progress'), 'auto')
+  .action(async (opts: FinetuneCommandOptions) => {
+    const r = await runFinetune(opts);
+    if (r.evaluation !== null) {
+      const e = r.evaluation;
+      console.log(`accuracy ${(e.accuracy * 100).toFixed(2)}% on ${e.count} images; ${r.cache.used ? (r.cache.hit ? 'cached features reused' : 'features cached') : 'trained through the backbone'}; model: ${r.checkpoint}`);
     }
   });
 

@@ -163,6 +163,7 @@ describe('bad arguments: non-zero exit with a one-line reason', () => {
     [['train', '--data', demoData], /required option '--model <name\|arch.json>' not specified/],
     [['predict', '--model', '/nonexistent', '--input', '.', '--output', 'x.jsonl'], /^convkit: --model \/nonexistent: no such file or directory$/],
     [['predict', '--model', '.', '--input', '.', '--output', 'x.txt'], /^convkit: --output x.txt: expected a .jsonl or .csv file name$/],
+    [['finetune', '--from', 'x.bin', '--data', demoData], /^convkit: --from x.bin: expected a .onnx file, a TF.js model.json or a .safetensors state dict$/],
   ])('convkit %j', (args, message) => {
     const r = run(args);
     expect(r.status).not.toBe(0);
@@ -170,7 +171,7 @@ describe('bad arguments: non-zero exit with a one-line reason', () => {
   });
 
   it('--help works on each command', () => {
-    for (const cmd of ['train', 'predict', 'evaluate', 'demo']) {
+    for (const cmd of ['train', 'predict', 'evaluate', 'demo', 'finetune']) {
       const r = run([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^Usage: convkit ${cmd} \\[options\\]`));
