@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError, invalidArgument } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { accuracyChart, checkHistory, confusionChart, lossChart, type HistoryRow } from './charts.js';
 import { filterGrid } from './filters.js';
 import { renderReportHtml } from './html.js';
@@ -94,7 +94,7 @@ export async function writeReport(dir: string, options: ReportOptions): Promise<
   const written: string[] = [];
   for (const [name, data] of files) {
     const path = join(dir, name);
-    await writeFileAtomic(path, data);
+    await writeFileAtomic(path, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     written.push(path);
   }
   return written;
