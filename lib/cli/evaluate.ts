@@ -7,6 +7,7 @@ import { detectDataset } from '../data/detect.js';
 import type { Dataset } from '../data/types.js';
 import { ArgumentError } from '../errors.js';
 import { classificationReport, confusionMatrix, formatClassificationReport, type ClassificationReport } from '../report/metrics.js';
+import { oneBasedEpochs } from '../report/charts.js';
 import { writeReport } from '../report/write-report.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
@@ -61,7 +62,7 @@ export async function runEvaluate(o: EvaluateCommandOptions): Promise<EvaluateCo
     if (o.out !== undefined) {
       await writeReport(o.out, {
         title: `convkit evaluate: ${ckpt.path}`,
-        history: (ckpt.meta.history ?? []) as never,
+        history: oneBasedEpochs((ckpt.meta.history ?? []) as unknown as { epoch: number }[]) as never,
         confusion: { matrix, classNames: classes },
         settings: { checkpoint: ckpt.path, data: o.data, split, images: evaluation.count, accuracy: evaluation.accuracy },
         format: 'both',

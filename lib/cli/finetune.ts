@@ -24,6 +24,7 @@ import type { Module } from '../nn/module.js';
 import { SGD } from '../optim/sgd.js';
 import { CosineAnnealingLR } from '../optim/schedulers/cosine-annealing-lr.js';
 import { confusionMatrix } from '../report/metrics.js';
+import { oneBasedEpochs } from '../report/charts.js';
 import { writeReport } from '../report/write-report.js';
 import type { BatchSource } from '../data/types.js';
 import { saveCheckpoint } from '../train/checkpoint.js';
@@ -265,7 +266,7 @@ export async function runFinetune(o: FinetuneCommandOptions): Promise<FinetuneCo
     };
     const reportFiles = evaluation === null ? [] : await writeReport(o.out, {
       title: `convkit finetune: ${name}`,
-      history: result.history,
+      history: oneBasedEpochs(result.history),
       confusion: { matrix: confusionMatrix(evaluation.predicted, evaluation.target, classes.length), classNames: classes },
       settings: reportSettings,
       format: 'both',

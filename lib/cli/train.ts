@@ -21,6 +21,7 @@ import { Module, moduleFromJSON, type ModuleJSON } from '../nn/module.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/index.js';
 import { CosineAnnealingLR } from '../optim/schedulers/cosine-annealing-lr.js';
 import type { Scheduler } from '../optim/schedulers/lr-scheduler.js';
+import { oneBasedEpochs } from '../report/charts.js';
 import { writeReport } from '../report/write-report.js';
 import { confusionMatrix } from '../report/metrics.js';
 import { checkpoint, type Callback } from '../train/callbacks.js';
@@ -238,7 +239,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainCommandResu
     const conv = firstConv(model);
     const reportFiles = await writeReport(o.out, {
       title: `convkit train: ${modelName}`,
-      history: result.history,
+      history: oneBasedEpochs(result.history),
       confusion: { matrix: confusionMatrix(evaluation.predicted, evaluation.target, classes.length), classNames: classes },
       ...(conv !== undefined ? { firstConvWeight: conv.weight } : {}),
       settings: { ...settings, finalAccuracy: evaluation.accuracy, evaluatedOn: val !== undefined ? 'test split' : 'training split' },

@@ -28,6 +28,14 @@ export interface ChartOptions {
 const SERIES = ['train', 'validation'] as const;
 const COLORS = ['#4c78a8', '#f58518'] as const;
 
+/**
+ * Training histories count epochs from 0 (as `log.jsonl` does); charts and tables count them from 1,
+ * as the progress lines do ("epoch 1/10"). Returns the rows with `epoch` shifted by one.
+ */
+export function oneBasedEpochs<R extends { epoch: number }>(history: readonly R[]): R[] {
+  return history.map((r) => ({ ...r, epoch: r.epoch + 1 }));
+}
+
 /** Checks a history and returns it sorted by epoch. */
 export function checkHistory(history: readonly HistoryRow[]): HistoryRow[] {
   if (!Array.isArray(history) || history.length === 0) {

@@ -15,6 +15,7 @@ export {
   lossChart,
   accuracyChart,
   confusionChart,
+  oneBasedEpochs,
   type HistoryRow,
   type ChartOptions,
   type ConfusionChartOptions,

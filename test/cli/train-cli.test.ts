@@ -38,6 +38,11 @@ describe('convkit demo', () => {
     // 2 epochs of LeNet-5 on 5,000 images: well above chance (10%).
     expect(log[1]!.valAccuracy).toBeGreaterThan(0.6);
     expect(r.stderr).toMatch(/test accuracy \d+\.\d% on 1000 test images/);
+    // Charts count epochs from 1, as the progress lines do (log.jsonl keeps 0-based indices).
+    const chart = readFileSync(join(out, 'accuracy.svg'), 'utf8');
+    expect(chart).toMatch(/epoch: 1; accuracy: /);
+    expect(chart).toMatch(/epoch: 2; accuracy: /);
+    expect(chart).not.toMatch(/epoch: 0; /);
 
     const rows = readFileSync(join(out, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; top?: { label: string }[]; error?: string });
     expect(rows).toHaveLength(101);
