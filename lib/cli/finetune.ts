@@ -1,7 +1,7 @@
 /**
  * `convkit finetune`: transfer learning from a pretrained model (`--from` an ONNX file, a TF.js
- * layers `model.json`, or a PyTorch-named `.safetensors` state dict loaded into the zoo
- * architecture `--model`). The classifier head is replaced for the dataset's classes, the
+ * layers `model.json`, a PyTorch-named `.safetensors` state dict loaded into the zoo
+ * architecture `--model`, or a convkit checkpoint, which carries its architecture). The classifier head is replaced for the dataset's classes, the
  * backbone frozen (`--freeze all`, the default), up to a module (`--freeze layer4`) or not at all
  * (`--freeze none`, the backbone then trains at `--backbone-lr-scale` x `--lr`). With the whole
  * backbone frozen the penultimate features are cached on disk (`--cache-features`, default on)
@@ -27,7 +27,7 @@ import { confusionMatrix } from '../report/metrics.js';
 import { oneBasedEpochs } from '../report/charts.js';
 import { writeReport } from '../report/write-report.js';
 import type { BatchSource } from '../data/types.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type FitResult } from '../train/fit.js';
 import type { ProgressMode } from '../train/progress.js';
@@ -94,9 +94,12 @@ export function defaultFeatureCacheDir(): string {
 }
 
 /** Loads the pretrained model named by `--from` (and `--model` for safetensors). */
-export async function loadPretrained(from: string, model?: string): Promise<{ model: Module; name: string; zoo: string | null }> {
+export async function loadPretrained(
+  from: string,
+  model?: string,
+): Promise<{ model: Module; name: string; zoo: string | null; channels: 1 | 3; imageSize?: number; preprocess?: Preprocess }> {
   const lower = from.toLowerCase();
-  if (lower.endsWith('.onnx')) return { model: loadOnnx(from), name: basename(from), zoo: null };
+  if (lower.endsWith('.onnx')) return { model: loadOnnx(from), name: basename(from), zoo: null, channels: 3 };
   if (lower.endsWith('.json')) {
     let json: unknown;
     try {
@@ -107,19 +110,31 @@ export async function loadPretrained(from: string, model?: string): Promise<{ mo
     if (json === null || typeof json !== 'object' || !('modelTopology' in json)) {
       throw new ArgumentError(`--from ${from}: not a TF.js layers model.json (no modelTopology)`);
     }
-    return { model: await loadTfjsLayers(from), name: basename(from), zoo: null };
+    return { model: await loadTfjsLayers(from), name: basename(from), zoo: null, channels: 3 };
   }
   if (lower.endsWith('.safetensors')) {
+    const { tensors, metadata } = await loadSafetensors(from);
+    if (metadata['convkit'] !== undefined) {
+      // A convkit checkpoint: the architecture, preprocessing and run settings travel with it.
+      const ckpt = await loadCheckpoint(from);
+      const trained = ckpt.meta.settings['model'];
+      const zoo = typeof trained === 'string' && modelNames().includes(trained as never) ? trained : null;
+      const pre = ckpt.meta.preprocess;
+      return { model: ckpt.model, name: basename(from), zoo, channels: pre?.channels ?? 3, ...(pre ? { imageSize: pre.size[0], preprocess: pre } : {}) };
+    }
     if (model === undefined || !modelNames().includes(model as never)) {
       throw new ArgumentError(`--from ${from}: a safetensors state dict needs --model, one of ${modelNames().join(', ')}`);
     }
-    const { tensors } = await loadSafetensors(from);
     const probe = findHead(buildModel(model));
     const headWeight = tensors.get(`${probe.path}.weight`);
     const numClasses = headWeight?.shape[0] ?? probe.outFeatures;
-    const built = buildModel(model, { numClasses });
+    // The first convolution's weight [out, in, kH, kW] says how many channels the weights expect.
+    const firstConv = [...tensors.values()].find((t) => t.ndim === 4);
+    const inChannels = firstConv?.shape[1] ?? 3;
+    if (inChannels !== 1 && inChannels !== 3) throw new ArgumentError(`--from ${from}: the first convolution takes ${inChannels} channels; images give 1 or 3`);
+    const built = buildModel(model, { numClasses, inChannels });
     built.loadStateDict(tensors);
-    return { model: built, name: model, zoo: model };
+    return { model: built, name: model, zoo: model, channels: inChannels };
   }
   throw new ArgumentError(`--from ${from}: expected a .onnx file, a TF.js model.json or a .safetensors state dict`);
 }
@@ -155,9 +170,13 @@ export async function runFinetune(o: FinetuneCommandOptions): Promise<FinetuneCo
   if (useCache && (freeze !== 'all' || stages.length > 0)) {
     throw new ArgumentError(`--cache-features needs --freeze all and no --unfreeze: cached features only fit a backbone that stays frozen`);
   }
-  const { model, name, zoo } = await loadPretrained(o.from, o.model);
-  const imageSize = o.imageSize ?? declaredSide(model) ?? (zoo === 'cifarNet' ? 32 : zoo === 'lenet5' ? 28 : 224);
-  const { detected, preprocess } = openDataset(o.data, zoo ?? 'imported', { imageSize, channels: 3 });
+  const { model, name, zoo, channels, imageSize: trainedSize, preprocess: trainedPreprocess } = await loadPretrained(o.from, o.model);
+  const imageSize = o.imageSize ?? declaredSide(model) ?? trainedSize ?? (zoo === 'cifarNet' ? 32 : zoo === 'lenet5' ? 28 : 224);
+  const { detected, preprocess } = openDataset(o.data, zoo ?? 'imported', {
+    imageSize,
+    channels,
+    ...(trainedPreprocess !== undefined && o.imageSize === undefined ? { preprocess: trainedPreprocess } : {}),
+  });
   const classes = detected.train.classes;
   if (classes.length < 2) throw new ArgumentError(`--data ${o.data}: found ${classes.length} class(es); training needs at least 2`);
   const head = replaceHead(model, classes.length);

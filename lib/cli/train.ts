@@ -90,13 +90,12 @@ function imagePreprocess(model: string, size?: number, channels?: 1 | 3): Prepro
 export function openDataset(
   path: string,
   model: string,
-  options: { imageSize?: number; channels?: 1 | 3 } = {},
+  options: { imageSize?: number; channels?: 1 | 3; preprocess?: Preprocess } = {},
 ): { detected: DetectedDataset; preprocess: Preprocess } {
-  const probe = detectDataset(path, { preprocess: imagePreprocess(model, options.imageSize, options.channels) });
-  if (probe.kind === 'image-folder' || probe.kind === 'csv') {
-    const preprocess = imagePreprocess(model, options.imageSize, options.channels);
-    return { detected: probe, preprocess };
-  }
+  // Image files: the given preprocessing (a checkpoint's, when fine-tuning it), else the model's default.
+  const filePreprocess = options.preprocess ?? imagePreprocess(model, options.imageSize, options.channels);
+  const probe = detectDataset(path, { preprocess: filePreprocess });
+  if (probe.kind === 'image-folder' || probe.kind === 'csv') return { detected: probe, preprocess: filePreprocess };
   const stats = arrayStats(path, probe.kind);
   const [c, h, w] = probe.train.sampleShape;
   const wantChannels = options.channels ?? (c as 1 | 3);

@@ -127,6 +127,15 @@ describe('convkit train / evaluate / predict on an image folder', () => {
     const again = run(['predict', '--model', out, '--input', folder, '--output', csv, '--top-k', '2']);
     expect(again.stderr).toMatch(new RegExp(`0 images classified, 0 unreadable \\(error rows\\), ${report.count} already in`));
     expect(readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(report.count + 1);
+
+    // A convkit checkpoint is a pretrained model too: finetune it (new head on cached features), then predict with the result.
+    const ft = join(dir, 'ft');
+    const fine = run(['finetune', '--from', join(out, 'last.safetensors'), '--data', folder, '--epochs', '2', '--out', ft, '--cache-dir', join(dir, 'cache'), '--progress', 'none']);
+    expect(fine.status, fine.stderr).toBe(0);
+    expect(fine.stdout).toMatch(/^accuracy \d+\.\d+% on \d+ images; features cached; model: .*model\.safetensors$/m);
+    const ftPred = run(['predict', '--model', join(ft, 'model.safetensors'), '--input', folder, '--output', join(dir, 'ft.jsonl')]);
+    expect(ftPred.status, ftPred.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'ft.jsonl'), 'utf8').trim().split('\n')).toHaveLength(report.count);
   }, 180_000);
 });
 
