@@ -3,6 +3,8 @@
  * file, streamed and resumable (see `predictFolder`), with the checkpoint's own preprocessing and
  * class names. Prints progress lines to stderr and images/s at the end.
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { ArgumentError } from '../errors.js';
 import { predictFolder, type PredictFolderResult } from '../inference/predict-folder.js';
@@ -21,8 +23,6 @@ export interface PredictCommandOptions {
 
 /** Resolves `--model`: a file, or a run directory (best checkpoint first). */
 export async function checkpointPath(model: string): Promise<string> {
-  const { statSync, existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const st = statSync(model, { throwIfNoEntry: false });
   if (st === undefined) throw new ArgumentError(`--model ${model}: no such file or directory`);
   if (!st.isDirectory()) return model;

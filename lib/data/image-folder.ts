@@ -8,10 +8,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { ArgumentError } from '../errors.js';
 import { DEFAULT_PREPROCESS, FileDataset } from './files.js';
+import { IMAGE_EXTENSIONS } from './image.js';
 import type { Preprocess } from './types.js';
 
-/** The extensions kept by default (lower case, with the dot). */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
+export { IMAGE_EXTENSIONS };
 
 /** Options of {@link ImageFolder}. */
 export interface ImageFolderOptions {

@@ -12,6 +12,15 @@ import type { Preprocess } from './types.js';
 sharp.concurrency(1);
 sharp.cache(false);
 
+/**
+ * File extensions treated as images (lower case, with the dot), by `ImageFolder` and
+ * `predictFolder` alike. A file with one of them that sharp cannot decode (HEIC and BMP in sharp's
+ * prebuilt libvips, a corrupt file) is reported, never silently dropped; other files are ignored.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = [
+  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.svg', '.bmp',
+];
+
 /** ImageNet's per-channel statistics, as torchvision's pretrained models expect. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];

@@ -13,7 +13,6 @@ export {
 } from './predictor.js';
 export { predict, predictor, releasePredictor } from './predict.js';
 export {
-  IMAGE_EXTENSIONS,
   predictFolder,
   type PredictFolderOptions,
   type PredictFolderProgress,

@@ -20,7 +20,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { checkPreprocess, decodeImage } from '../data/image.js';
+import { checkPreprocess, decodeImage, IMAGE_EXTENSIONS } from '../data/image.js';
 import type { Preprocess } from '../data/types.js';
 import { ArgumentError, invalidArgument } from '../errors.js';
 import { Module } from '../nn/module.js';
@@ -29,10 +29,8 @@ import { Predictor, type PredictorOptions } from './predictor.js';
 import { appendAll, formatRows, openResults, type OutputFormat, type ResultRow } from './results-file.js';
 import { walkFiles, type WalkEntry } from './walk.js';
 
-/** Extensions (lower case, with the dot) treated as images; other files are skipped silently. */
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.svg', '.bmp',
-]);
+/** The image extensions (the data path's list); other files are skipped silently. */
+const IMAGE_EXTENSION_SET: ReadonlySet<string> = new Set(IMAGE_EXTENSIONS);
 
 /** Options of {@link predictFolder}. */
 export interface PredictFolderOptions {
@@ -218,7 +216,7 @@ export async function predictFolder(model: Module | Predictor, dir: string, opti
       try {
         for await (const entry of walkFiles(root, { recursive })) {
           if (stop) break;
-          if (entry.error === undefined && !IMAGE_EXTENSIONS.has(extname(entry.path).toLowerCase())) continue;
+          if (entry.error === undefined && !IMAGE_EXTENSION_SET.has(extname(entry.path).toLowerCase())) continue;
           if (results.done.has(entry.path)) {
             counts.resumed++;
             continue;
