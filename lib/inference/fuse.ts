@@ -2,7 +2,7 @@
  * Inference-time fusion, as onnxruntime does it: a 2-D convolution followed by an eval-mode batch
  * norm has the batch norm folded into its weights and bias (w' = w·γ/√(σ²+ε),
  * b' = (b − μ)·γ/√(σ²+ε) + β), and a ReLU or ReLU6 after it is applied by the convolution itself
- * (ReLU in the GEMM epilogue, ReLU6 as one in-place pass). Each fused pair or triple writes one
+ * (ReLU and ReLU6 in the GEMM or depthwise kernel's epilogue). Each fused pair or triple writes one
  * tensor instead of two or three, which is most of the cost of a CNN's inference on a CPU whose
  * fresh pages must be faulted in.
  *
@@ -19,12 +19,12 @@
  * have no backward pass and do not serialise.
  */
 import { noGrad } from '../autograd/grad-mode.js';
-import { convForward, convGeometry, type ConvOptions } from '../ops/conv.js';
+import { convForward, convGeometry, type ConvActivation, type ConvOptions } from '../ops/conv.js';
 import { BatchNorm2d, Conv2d, Identity, ReLU, ReLU6 } from '../nn/layers/index.js';
 import { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 
-type Act = 'none' | 'relu' | 'relu6';
+type Act = ConvActivation;
 
 /** Tensors already activated by a fused convolution, by activation. */
 const activated = { relu: new WeakSet<Tensor>(), relu6: new WeakSet<Tensor>() };
@@ -52,14 +52,7 @@ class FusedConv2d extends Module {
 
   forward(x: Tensor): Tensor {
     const g = convGeometry('conv2d', 2, x.shape, this.#wShape, this.#options);
-    const y = new Tensor(convForward(g, x.data, this.#weight, this.#bias, this.#act === 'relu'), g.outShape);
-    if (this.#act === 'relu6') {
-      const d = y.data;
-      for (let i = 0; i < d.length; i++) {
-        const v = d[i]!;
-        d[i] = v < 0 ? 0 : v > 6 ? 6 : v;
-      }
-    }
+    const y = new Tensor(convForward(g, x.data, this.#weight, this.#bias, this.#act), g.outShape);
     if (this.#act !== 'none') activated[this.#act].add(y);
     return y;
   }

@@ -43,7 +43,7 @@ export interface ConvGeometry {
 }
 
 interface ConvNative {
-  _convForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, params: number[], relu: boolean): void;
+  _convForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, params: number[], activation: number): void;
   _convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, params: number[]): void;
   _convBackwardWeight(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, params: number[]): void;
 }
@@ -133,9 +133,13 @@ function size(shape: readonly number[]): number {
 }
 
 /** y = conv(x, w) + bias, optionally followed by ReLU (fused into the GEMM epilogue). */
-export function convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, relu = false): Float32Array {
+/** An activation the convolution applies to its own output (fused into the GEMM epilogue). */
+export type ConvActivation = 'none' | 'relu' | 'relu6';
+const ACTIVATION_CODE: Record<ConvActivation, number> = { none: 0, relu: 1, relu6: 2 };
+
+export function convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, activation: ConvActivation = 'none'): Float32Array {
   const y = allocateUninitialized(size(g.outShape), 'conv');
-  callNative((a) => (a as unknown as ConvNative)._convForward(x, w, bias, y, nativeConvParams(g), relu));
+  callNative((a) => (a as unknown as ConvNative)._convForward(x, w, bias, y, nativeConvParams(g), ACTIVATION_CODE[activation]));
   return y;
 }
 

@@ -1,6 +1,6 @@
 // Entry points of the convolution family (see exports.h and native/kernels/conv.h).
 //
-//   _convForward(x, w, bias | null, y, params, relu)
+//   _convForward(x, w, bias | null, y, params, activation /* 0 none, 1 ReLU, 2 ReLU6 */)
 //   _convBackwardData(dy, w, dx, params)
 //   _convBackwardWeight(x, dy, dw, dbias | null, params)
 //
@@ -90,7 +90,7 @@ Napi::Value conv_forward_js(const Napi::CallbackInfo& info) {
     const bool has_bias = !arg_is_nullish(info, 2);
     Napi::Float32Array y = arg_f32(info, 3, "y");
     const ConvParams p = read_params(info, 4);
-    const bool relu = arg_bool(info, 5, "relu");
+    const Activation act = static_cast<Activation>(arg_int(info, 5, "activation", 0, 2));
     const Sizes s = sizes_of(env, p);
     require_length(env, x, s.x, "x");
     require_length(env, w, s.w, "w");
@@ -102,7 +102,7 @@ Napi::Value conv_forward_js(const Napi::CallbackInfo& info) {
       bias = b.Data();
     }
     advise_huge_pages(y.Data(), s.y * sizeof(float));
-    conv_forward(p, x.Data(), w.Data(), bias, y.Data(), relu);
+    conv_forward(p, x.Data(), w.Data(), bias, y.Data(), act);
     return env.Undefined();
   });
 }

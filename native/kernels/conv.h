@@ -18,6 +18,8 @@
 
 #include <cstddef>
 
+#include "kernels/gemm.h"
+
 namespace convkit {
 
 struct ConvParams {
@@ -49,8 +51,8 @@ struct ConvParams {
 // out[a] == floor((in[a] + pad_begin[a] + pad_end[a] - dilation[a] * (kernel[a] - 1) - 1) / stride[a]) + 1.
 void validate_conv(const ConvParams& p);
 
-// y = conv(x, w) + bias (bias may be null), then ReLU when relu is set.
-void conv_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu);
+// y = act(conv(x, w) + bias) (bias may be null; act: none, ReLU or ReLU6).
+void conv_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
 
 // dx = gradient of the input (overwritten).
 void conv_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx);
@@ -62,7 +64,7 @@ void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, 
 void conv_bias_gradient(const ConvParams& p, const float* dy, float* dbias);
 
 // Direct-loop references (double accumulation), for tests.
-void conv_forward_ref(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu);
+void conv_forward_ref(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
 void conv_backward_data_ref(const ConvParams& p, const float* dy, const float* w, float* dx);
 void conv_backward_weight_ref(const ConvParams& p, const float* x, const float* dy, float* dw, float* dbias);
 
@@ -75,11 +77,11 @@ ConvAlgo conv_algo();
 // Winograd F(2x2, 3x3) (conv_winograd.cc): 3x3, stride 1, undilated 2-D, groups 1; under kAuto
 // only with >= 64 input and output channels and outputs of at least 12x12.
 bool conv_winograd_applicable(const ConvParams& p);
-void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu);
+void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
 
 // Depthwise convolution (groups == in_channels; any channel multiplier), direct loops.
 bool conv_is_depthwise(const ConvParams& p);
-void conv_depthwise_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu);
+void conv_depthwise_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
 void conv_depthwise_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx);
 void conv_depthwise_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw, float* dbias);
 

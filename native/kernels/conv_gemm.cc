@@ -49,7 +49,7 @@ bool is_dense(const ConvParams& p) {
 }
 
 // Y (batch x Co) = X (batch x K) * W^T (K x Co), bias per column, ReLU optional.
-void dense_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
+void dense_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act) {
   const size_t K = p.col_rows();
   GemmShape s;
   s.trans_b = Trans::kYes;
@@ -64,7 +64,7 @@ void dense_forward(const ConvParams& p, const float* x, const float* w, const fl
     ep.bias_mode = BiasMode::kPerCol;
     ep.bias = bias;
   }
-  if (relu) ep.activation = Activation::kRelu;
+  ep.activation = act;
   compute_gemm(s, 1.0f, x, w, 0.0f, y, ep);
 }
 
@@ -143,7 +143,7 @@ void for_chunks(size_t count, Fn fn) {
   for (size_t i = 0; i < count; ++i) fn(i, threads);
 }
 
-void forward_gemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
+void forward_gemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act) {
   const Isa isa = active_isa();
   const size_t S = p.out_spatial(), cig = p.in_per_group(), cog = p.out_per_group(), K = p.col_rows();
   const bool pointwise = is_pointwise(p);
@@ -172,7 +172,7 @@ void forward_gemm(const ConvParams& p, const float* x, const float* w, const flo
       ep.bias_mode = BiasMode::kPerRow;
       ep.bias = bias + g * cog;
     }
-    ep.activation = relu ? Activation::kRelu : Activation::kNone;
+    ep.activation = act;
     const float* wg = w + g * cog * K;
     if (pointwise) {  // one image: Y (cog x S) = W (cog x cig) * X (cig x S)
       s.ldb = S;
@@ -227,7 +227,7 @@ void backward_data_flipped(const ConvParams& p, const float* dy, const float* w,
     q.pad_begin[a] = reach - p.pad_begin[a];
     q.pad_end[a] = reach - p.pad_end[a];
   }
-  conv_forward(q, dy, flipped.data(), nullptr, dx, false);
+  conv_forward(q, dy, flipped.data(), nullptr, dx, Activation::kNone);
 }
 
 void backward_data_col2im(const ConvParams& p, const float* dy, const float* w, float* dx) {
@@ -399,29 +399,29 @@ void validate_conv(const ConvParams& p) {
 
 bool conv_is_depthwise(const ConvParams& p) { return p.groups > 1 && p.groups == p.in_channels; }
 
-void conv_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
+void conv_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act) {
   validate_conv(p);
   if (p.batch == 0) return;
   ConvCrop crop;
   if (conv_crop_taps(p, &crop)) {
     std::vector<float> wc;
     conv_crop_weight(p, crop, w, &wc);
-    conv_forward(crop.cropped, x, wc.data(), bias, y, relu);
+    conv_forward(crop.cropped, x, wc.data(), bias, y, act);
     return;
   }
   if (conv_is_depthwise(p)) {
-    conv_depthwise_forward(p, x, w, bias, y, relu);
+    conv_depthwise_forward(p, x, w, bias, y, act);
     return;
   }
   if (is_dense(p)) {
-    dense_forward(p, x, w, bias, y, relu);
+    dense_forward(p, x, w, bias, y, act);
     return;
   }
   if (conv_winograd_applicable(p)) {
-    conv_winograd_forward(p, x, w, bias, y, relu);
+    conv_winograd_forward(p, x, w, bias, y, act);
     return;
   }
-  forward_gemm(p, x, w, bias, y, relu);
+  forward_gemm(p, x, w, bias, y, act);
 }
 
 void conv_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {

@@ -33,7 +33,7 @@ void for_each_pair(const ConvParams& p, Fn fn) {
 
 }  // namespace
 
-void conv_forward_ref(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, bool relu) {
+void conv_forward_ref(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act) {
   validate_conv(p);
   const size_t cig = p.in_per_group(), cog = p.out_per_group(), taps = p.kernel_taps();
   std::vector<double> acc(p.out_spatial());
@@ -49,7 +49,7 @@ void conv_forward_ref(const ConvParams& p, const float* x, const float* w, const
       float* yp = y + (n * p.out_channels + co) * p.out_spatial();
       for (size_t i = 0; i < acc.size(); ++i) {
         const float v = static_cast<float>(acc[i]);
-        yp[i] = relu && v < 0.0f ? 0.0f : v;
+        yp[i] = apply_relu(v, act != Activation::kNone, activation_cap(act));
       }
     }
 }

@@ -167,9 +167,11 @@ void transform_input(const ConvParams& p, const Geometry& g, const float* x, siz
 // Y = A^T M A for the block's tiles; M is [xi][co][nr]. Vector operations along each run of tiles,
 // then the two output columns of each tile are interleaved into the output rows.
 void transform_output(const ConvParams& p, const Geometry& g, const float* m, size_t t0, size_t count, size_t nr,
-                      const float* bias, bool relu, float* y) {
+                      const float* bias, Activation act, float* y) {
   const size_t co_n = p.out_channels, Ho = p.out[1], Wo = p.out[2], out_s = Ho * Wo;
   const size_t xi_stride = co_n * nr;  // here nr is the block width (ldc of M)
+  const bool relu = act != Activation::kNone;
+  const float cap = activation_cap(act);
   TileRun runs[kMaxLanes];
   const size_t nruns = tile_runs(g, t0, count, runs);
   float q[2][4][kMaxLanes];
@@ -197,10 +199,8 @@ void transform_output(const ConvParams& p, const Geometry& g, const float* m, si
         for (size_t t = 0; t < len; ++t) {
           float a0 = q[i][0][t] + q[i][1][t] + q[i][2][t] + b;
           float a1 = q[i][1][t] - q[i][2][t] - q[i][3][t] + b;
-          if (relu) {
-            a0 = a0 < 0.0f ? 0.0f : a0;
-            a1 = a1 < 0.0f ? 0.0f : a1;
-          }
+          a0 = apply_relu(a0, relu, cap);
+          a1 = apply_relu(a1, relu, cap);
           out[i][0][t] = a0;
           out[i][1][t] = a1;
         }
@@ -244,7 +244,7 @@ bool conv_winograd_applicable(const ConvParams& p) {
 }
 
 void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
-                           bool relu) {
+                           Activation act) {
   const GemmUkernel& uk = gemm_ukernel_for(active_isa());
   const size_t mr = uk.mr, nr = uk.nr;
   const size_t ci_n = p.in_channels, co_n = p.out_channels;
@@ -292,7 +292,7 @@ void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, 
           }
         }
       }
-      transform_output(p, g, m, t0, count, width, bias, relu, y);
+      transform_output(p, g, m, t0, count, width, bias, act, y);
     }
   }
 }

@@ -20,7 +20,18 @@ namespace convkit {
 
 enum class Trans { kNo, kYes };
 enum class BiasMode { kNone, kPerRow, kPerCol };
-enum class Activation { kNone, kRelu };
+// The activation a fused epilogue applies: ReLU is max(0, v), ReLU6 min(max(0, v), 6) (MobileNet);
+// a NaN stays NaN, as in PyTorch.
+enum class Activation { kNone, kRelu, kRelu6 };
+
+// Upper bound of the clamp an activation applies after max(0, .) (+inf for ReLU).
+inline float activation_cap(Activation a) { return a == Activation::kRelu6 ? 6.0f : __builtin_inff(); }
+
+// The scalar epilogue: v clamped to [0, cap] when relu is set; NaN propagates.
+inline float apply_relu(float v, bool relu, float cap) {
+  if (!relu || v != v) return v;
+  return v > 0.0f ? (v < cap ? v : cap) : 0.0f;
+}
 
 struct GemmEpilogue {
   BiasMode bias_mode = BiasMode::kNone;

@@ -49,6 +49,7 @@ struct CoreArgs {
   const float* bias_row;  // ms floats or null
   const float* bias_col;  // nv floats or null
   bool relu;
+  float relu_cap;  // +inf for ReLU, 6 for ReLU6
 };
 
 // Work below this many flops per thread runs on fewer threads: a fork/join costs a few microseconds.
@@ -93,6 +94,7 @@ void gemm_core(const GemmUkernel& uk, int threads, const CoreArgs& g) {
       tile.alpha = g.alpha;
       tile.beta = first ? g.beta : 1.0f;
       tile.relu = last && g.relu;
+      tile.relu_cap = g.relu_cap;
       for (size_t ic = 0; ic < g.ms; ic += MC) {
         const size_t mc = min_sz(MC, g.ms - ic);
         const size_t a_panels = ceil_div(mc, MR);
@@ -178,7 +180,7 @@ void scale_only(const GemmShape& s, float beta, float* c, const GemmEpilogue& ep
       float v = beta != 0.0f ? beta * row[j] : 0.0f;
       if (ep.bias_mode == BiasMode::kPerRow) v += ep.bias[i];
       if (ep.bias_mode == BiasMode::kPerCol) v += ep.bias[j];
-      if (ep.activation == Activation::kRelu && !(v > 0.0f) && v == v) v = 0.0f;
+      v = apply_relu(v, ep.activation != Activation::kNone, activation_cap(ep.activation));
       row[j] = v;
     }
   }
@@ -246,14 +248,15 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
   const StridedView vb = s.trans_b == Trans::kNo
                              ? StridedView{b, static_cast<ptrdiff_t>(s.ldb), 1}
                              : StridedView{b, 1, static_cast<ptrdiff_t>(s.ldb)};  // op(B): k x n
-  const bool relu = ep.activation == Activation::kRelu;
+  const bool relu = ep.activation != Activation::kNone;
+  const float cap = activation_cap(ep.activation);
   const float* bias_row = ep.bias_mode == BiasMode::kPerRow ? ep.bias : nullptr;
   const float* bias_col = ep.bias_mode == BiasMode::kPerCol ? ep.bias : nullptr;
 
   const bool swap = s.k >= 32 && s.m >= uk.nr &&
                     lane_efficiency(s.m, uk.nr) > 1.05 * lane_efficiency(s.n, uk.nr);
   if (!swap) {
-    gemm_core(uk, threads, CoreArgs{va, vb, nullptr, s.m, s.n, s.k, alpha, beta, c, s.ldc, bias_row, bias_col, relu});
+    gemm_core(uk, threads, CoreArgs{va, vb, nullptr, s.m, s.n, s.k, alpha, beta, c, s.ldc, bias_row, bias_col, relu, cap});
     return;
   }
   // Swapped: T (n x mc) = op(B)^T (n x k) * op(A)^T (k x mc), then C[i][j] <- T[j][i].
@@ -262,7 +265,7 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
     const size_t mc = min_sz(kSwapChunk, s.m - i0);
     float* t = workspace_floats(WorkspaceSlot::kGemmTranspose, s.n * mc);
     const StridedView vat{va.p + static_cast<ptrdiff_t>(i0) * va.rs, va.cs, va.rs};
-    gemm_core(uk, threads, CoreArgs{vbt, vat, nullptr, s.n, mc, s.k, 1.0f, 0.0f, t, mc, nullptr, nullptr, false});
+    gemm_core(uk, threads, CoreArgs{vbt, vat, nullptr, s.n, mc, s.k, 1.0f, 0.0f, t, mc, nullptr, nullptr, false, 0.0f});
     constexpr size_t kBlock = 32;
     for (size_t ib = 0; ib < mc; ib += kBlock) {
       for (size_t jb = 0; jb < s.n; jb += kBlock) {
@@ -274,7 +277,7 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
             if (beta != 0.0f) v += beta * crow[j];
             v += br;
             if (bias_col != nullptr) v += bias_col[j];
-            if (relu && !(v > 0.0f) && v == v) v = 0.0f;
+            v = apply_relu(v, relu, cap);
             crow[j] = v;
           }
         }
@@ -301,7 +304,8 @@ void compute_gemm_b_source(Isa isa, int threads, const GemmShape& s, float alpha
   gemm_core(uk, threads,
             CoreArgs{va, StridedView{nullptr, 0, 0}, &b, s.m, s.n, s.k, alpha, beta, c, s.ldc,
                      ep.bias_mode == BiasMode::kPerRow ? ep.bias : nullptr,
-                     ep.bias_mode == BiasMode::kPerCol ? ep.bias : nullptr, ep.activation == Activation::kRelu});
+                     ep.bias_mode == BiasMode::kPerCol ? ep.bias : nullptr, ep.activation != Activation::kNone,
+                     activation_cap(ep.activation)});
 }
 
 void compute_gemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,

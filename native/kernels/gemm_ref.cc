@@ -25,7 +25,7 @@ void compute_gemm_ref(const GemmShape& s, float alpha, const float* a, const flo
       if (ep.bias_mode == BiasMode::kPerRow) v += ep.bias[i];
       if (ep.bias_mode == BiasMode::kPerCol) v += ep.bias[j];
       float result = static_cast<float>(v);
-      if (ep.activation == Activation::kRelu && result < 0.0f) result = 0.0f;
+      result = apply_relu(result, ep.activation != Activation::kNone, activation_cap(ep.activation));
       out = result;
     }
   }

@@ -6,7 +6,7 @@
 // and updates c (row stride ldc) on the first `mr` rows and `nr` columns only:
 //   c[r][j] = alpha * acc[r][j] + (beta == 0 ? 0 : beta * c[r][j])
 //   then, when tile.bias_row / tile.bias_col is set, + bias_row[r] / + bias_col[j]
-//   then, when tile.relu, max(0, .)
+//   then, when tile.relu, max(0, .) and min(relu_cap, .) (NaN propagates)
 // Panels are zero-padded to MR rows / NR columns by the packing routines, so the kernel may
 // always read full panels. Preconditions: 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1,
 // a_packed and b_packed 64-byte aligned.
@@ -14,6 +14,7 @@
 
 #include <cstddef>
 
+#include "kernels/gemm.h"
 #include "kernels/gemm_pack.h"
 #include "runtime/isa.h"
 
@@ -25,6 +26,7 @@ struct GemmTileArgs {
   const float* bias_row = nullptr;   // mr floats, one per tile row
   const float* bias_col = nullptr;   // nr floats, one per tile column
   bool relu = false;
+  float relu_cap = __builtin_inff();  // 6 for ReLU6
 };
 
 using GemmUkernelFn = void (*)(size_t mr, size_t nr, size_t kc, const float* a_packed, const float* b_packed,

@@ -41,6 +41,7 @@ void tile_avx2(size_t nr, size_t kc, const float* __restrict a, const float* __r
   const __m256 valpha = _mm256_set1_ps(t.alpha);
   const __m256 vbeta = _mm256_set1_ps(t.beta);
   const __m256 zero = _mm256_setzero_ps();
+  const __m256 vcap = _mm256_set1_ps(t.relu_cap);
   if (nr == kNR) {
     __m256 bc0 = zero, bc1 = zero;
     if (t.bias_col != nullptr) {
@@ -63,9 +64,9 @@ void tile_avx2(size_t nr, size_t kc, const float* __restrict a, const float* __r
       }
       v0 = _mm256_add_ps(v0, bc0);
       v1 = _mm256_add_ps(v1, bc1);
-      if (t.relu) {
-        v0 = _mm256_max_ps(zero, v0);
-        v1 = _mm256_max_ps(zero, v1);
+      if (t.relu) {  // max/min return their second operand on NaN: NaN propagates
+        v0 = _mm256_min_ps(vcap, _mm256_max_ps(zero, v0));
+        v1 = _mm256_min_ps(vcap, _mm256_max_ps(zero, v1));
       }
       _mm256_storeu_ps(crow, v0);
       _mm256_storeu_ps(crow + 8, v1);
@@ -87,7 +88,7 @@ void tile_avx2(size_t nr, size_t kc, const float* __restrict a, const float* __r
       if (t.beta != 0.0f) v += t.beta * crow[j];
       v += br;
       if (t.bias_col != nullptr) v += t.bias_col[j];
-      if (t.relu && !(v > 0.0f) && v == v) v = 0.0f;  // NaN propagates, as in PyTorch
+      v = apply_relu(v, t.relu, t.relu_cap);  // NaN propagates, as in PyTorch
       crow[j] = v;
     }
   }

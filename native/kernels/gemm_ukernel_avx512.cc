@@ -60,6 +60,7 @@ void tile_avx512(size_t nr, size_t kc, const float* __restrict a, const float* _
     bc1 = _mm512_maskz_loadu_ps(m1, t.bias_col + 16);
   }
   const __m512 zero = _mm512_setzero_ps();
+  const __m512 vcap = _mm512_set1_ps(t.relu_cap);
 #pragma GCC unroll 16
   for (size_t r = 0; r < MR; ++r) {
     float* crow = c + r * ldc;
@@ -76,9 +77,9 @@ void tile_avx512(size_t nr, size_t kc, const float* __restrict a, const float* _
     }
     v0 = _mm512_add_ps(v0, bc0);
     v1 = _mm512_add_ps(v1, bc1);
-    if (t.relu) {
-      v0 = _mm512_max_ps(zero, v0);
-      v1 = _mm512_max_ps(zero, v1);
+    if (t.relu) {  // max/min return their second operand on NaN: NaN propagates
+      v0 = _mm512_min_ps(vcap, _mm512_max_ps(zero, v0));
+      v1 = _mm512_min_ps(vcap, _mm512_max_ps(zero, v1));
     }
     _mm512_mask_storeu_ps(crow, m0, v0);
     _mm512_mask_storeu_ps(crow + 16, m1, v1);

@@ -31,7 +31,7 @@ void f32_gemm_ukernel_4x8__scalar(size_t mr, size_t nr, size_t kc, const float* 
       if (t.beta != 0.0f) v += t.beta * crow[j];
       v += br;
       if (t.bias_col != nullptr) v += t.bias_col[j];
-      if (t.relu && !(v > 0.0f) && v == v) v = 0.0f;  // NaN propagates, as in PyTorch
+      v = apply_relu(v, t.relu, t.relu_cap);  // NaN propagates, as in PyTorch
       crow[j] = v;
     }
   }

@@ -19,7 +19,7 @@ namespace {
 struct ConvCase {
   ConvParams p;
   bool bias = true;
-  bool relu = false;
+  Activation act = Activation::kNone;
 };
 
 ConvParams make(size_t n, size_t ci, size_t co, size_t groups, std::vector<size_t> in, std::vector<size_t> k,
@@ -95,11 +95,11 @@ void run_conv_case(Context& ck_ctx, const ConvCase& c, uint64_t seed) {
   const float* b = c.bias ? bias.data() : nullptr;
   std::vector<float> y_ref(p.y_size()), dx_ref(p.x_size()), dw_ref(p.w_size()), db_ref(p.out_channels);
   std::vector<float> y_mag(p.y_size()), dx_mag(p.x_size()), dw_mag(p.w_size()), db_mag(p.out_channels);
-  conv_forward_ref(p, x.data(), w.data(), b, y_ref.data(), c.relu);
+  conv_forward_ref(p, x.data(), w.data(), b, y_ref.data(), c.act);
   conv_backward_data_ref(p, dy.data(), w.data(), dx_ref.data());
   conv_backward_weight_ref(p, x.data(), dy.data(), dw_ref.data(), db_ref.data());
   const auto ax = abs_vec(x), aw = abs_vec(w), ady = abs_vec(dy), ab = abs_vec(bias);
-  conv_forward_ref(p, ax.data(), aw.data(), c.bias ? ab.data() : nullptr, y_mag.data(), false);
+  conv_forward_ref(p, ax.data(), aw.data(), c.bias ? ab.data() : nullptr, y_mag.data(), Activation::kNone);
   conv_backward_data_ref(p, ady.data(), aw.data(), dx_mag.data());
   conv_backward_weight_ref(p, ax.data(), ady.data(), dw_mag.data(), db_mag.data());
   const double k_terms = static_cast<double>(p.col_rows());
@@ -114,7 +114,7 @@ void run_conv_case(Context& ck_ctx, const ConvCase& c, uint64_t seed) {
       set_num_threads(threads);
       const std::string label = std::string(isa_name(isa)) + " t" + std::to_string(threads) + " " + label_of(p);
       std::vector<float> y(p.y_size(), NAN), dx(p.x_size(), NAN), dw(p.w_size(), NAN), db(p.out_channels, NAN);
-      conv_forward(p, x.data(), w.data(), b, y.data(), c.relu);
+      conv_forward(p, x.data(), w.data(), b, y.data(), c.act);
       conv_backward_data(p, dy.data(), w.data(), dx.data());
       conv_backward_weight(p, x.data(), dy.data(), dw.data(), db.data());
       const bool ok = compare(ck_ctx, "y", y, y_ref, y_mag, k_terms, label) &&
@@ -137,7 +137,7 @@ void run_conv_case(Context& ck_ctx, const ConvCase& c, uint64_t seed) {
 CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
   const std::vector<ConvCase> cases = {
       {make(2, 3, 5, 1, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},                // same-padded 3x3
-      {make(3, 4, 6, 1, {11, 10}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true, true},  // stride 2 + relu
+      {make(3, 4, 6, 1, {11, 10}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu},   // stride 2 + relu
       {make(2, 3, 4, 1, {13, 12}, {7, 7}, {2, 2}, {3, 3}, {3, 3}, {1, 1})},              // ResNet stem shape
       {make(1, 3, 8, 1, {23, 23}, {11, 11}, {4, 4}, {2, 2}, {2, 2}, {1, 1}), false},     // AlexNet conv1 shape
       {make(2, 4, 4, 2, {9, 8}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2})},                // groups 2, dilation 2
@@ -148,11 +148,11 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(2, 3, 4, 1, {8, 7}, {2, 4}, {1, 1}, {0, 1}, {1, 2}, {1, 1})},                // even kernel, asymmetric 'same'
       {make(2, 3, 4, 1, {10, 9}, {3, 2}, {3, 2}, {2, 0}, {0, 1}, {1, 2})},               // mixed strides/dilations
       {make(40, 5, 7, 1, {3, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},               // tiny images: batched GEMM
-      {make(33, 16, 12, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, true}, // batch chunks + relu
-      {make(7, 6, 9, 1, {5, 5}, {5, 5}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), true, true},    // kernel = input: dense
+      {make(33, 16, 12, 1, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu6}, // batch chunks + relu6
+      {make(7, 6, 9, 1, {5, 5}, {5, 5}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), true, Activation::kRelu},   // kernel = input: dense
       {make(5, 16, 20, 1, {3, 2}, {3, 2}, {2, 3}, {0, 0}, {0, 0}, {1, 1})},              // dense, non-square, strided
       {make(3, 3, 16, 1, {10, 9}, {5, 5}, {1, 1}, {2, 2}, {2, 2}, {1, 1})},              // stride 1, cig < cog: col2im
-      {make(4, 12, 10, 1, {1, 1}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, true},  // 3x3 on 1x1: cropped to 1x1
+      {make(4, 12, 10, 1, {1, 1}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu6},  // 3x3 on 1x1: cropped to 1x1
       {make(3, 8, 6, 2, {2, 2}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true},          // 3x3/2 on 2x2: cropped to 2x2
       {make(2, 5, 4, 1, {2, 3}, {5, 3}, {1, 1}, {3, 1}, {3, 1}, {1, 1})},                // rows cropped, columns kept
       {make(2, 4, 4, 1, {1, 6}, {3, 3}, {1, 2}, {1, 2}, {1, 2}, {1, 2})},                // cropped with dilation
@@ -185,7 +185,7 @@ CK_TEST(conv_winograd_matches_reference) {
   conv_set_algo(ConvAlgo::kWinograd);
   const std::vector<ConvCase> cases = {
       {make(2, 5, 7, 1, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},
-      {make(3, 13, 17, 1, {6, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, true},
+      {make(3, 13, 17, 1, {6, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu6},
       {make(1, 4, 3, 1, {8, 8}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), false},
       {make(2, 3, 4, 1, {5, 6}, {3, 3}, {1, 1}, {2, 0}, {1, 2}, {1, 1})},   // asymmetric padding
       {make(40, 6, 5, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},  // many tiny images, blocks span images
@@ -198,13 +198,57 @@ CK_TEST(conv_winograd_matches_reference) {
   conv_set_algo(ConvAlgo::kAuto);
 }
 
+CK_TEST(conv_relu6_epilogue_clamps_every_path) {
+  // Inputs scaled by 8 so outputs fall below 0 and above 6; the fused ReLU6 must equal clamping
+  // the unfused output (the same sums, so exactly), NaN included, on every path and instruction set.
+  const std::vector<ConvParams> shapes = {
+      make(2, 6, 6, 6, {9, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}),      // depthwise
+      make(3, 8, 24, 1, {6, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1}),     // pointwise GEMM
+      make(2, 5, 7, 1, {9, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}),      // im2col GEMM
+      make(7, 6, 9, 1, {5, 5}, {5, 5}, {1, 1}, {0, 0}, {0, 0}, {1, 1}),      // dense
+      make(2, 40, 24, 1, {12, 12}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}),  // Winograd when allowed
+  };
+  const Isa before_isa = active_isa();
+  uint64_t seed = 600;
+  for (const ConvParams& p : shapes) {
+    Rng rng(seed++);
+    auto x = random_vec(p.x_size(), rng);
+    const auto w = random_vec(p.w_size(), rng), bias = random_vec(p.out_channels, rng);
+    for (float& v : x) v *= 8.0f;
+    x[p.x_size() / 2] = NAN;
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+      if (!isa_supported(isa)) continue;
+      set_isa(isa);
+      std::vector<float> plain(p.y_size()), fused(p.y_size());
+      conv_forward(p, x.data(), w.data(), bias.data(), plain.data(), Activation::kNone);
+      conv_forward(p, x.data(), w.data(), bias.data(), fused.data(), Activation::kRelu6);
+      size_t below = 0, above = 0, nans = 0, bad = 0;
+      for (size_t i = 0; i < plain.size(); ++i) {
+        const float v = plain[i];
+        below += v < 0.0f;
+        above += v > 6.0f;
+        if (v != v) {
+          nans++;
+          bad += fused[i] == fused[i];
+        } else {
+          bad += fused[i] != (v < 0.0f ? 0.0f : v > 6.0f ? 6.0f : v);
+        }
+      }
+      CK_CHECK(bad == 0 && below > 0 && above > 0 && nans > 0,
+               isa_name(isa) << " " << label_of(p) << ": " << bad << " wrong, " << below << " < 0, " << above
+                             << " > 6, " << nans << " NaN");
+    }
+  }
+  set_isa(before_isa);
+}
+
 CK_TEST(conv_rejects_inconsistent_parameters) {
   ConvParams p = make(1, 3, 4, 1, {5, 5}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1});
   p.out[2] = 4;  // should be 3
   std::vector<float> buf(1000);
   bool threw = false;
   try {
-    conv_forward(p, buf.data(), buf.data(), nullptr, buf.data(), false);
+    conv_forward(p, buf.data(), buf.data(), nullptr, buf.data(), Activation::kNone);
   } catch (const Error& e) {
     threw = e.code() == ErrorCode::kShape && std::string(e.what()).find("should be 3") != std::string::npos;
   }
@@ -212,7 +256,7 @@ CK_TEST(conv_rejects_inconsistent_parameters) {
   ConvParams q = make(1, 3, 4, 2, {5, 5}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1});
   threw = false;
   try {
-    conv_forward(q, buf.data(), buf.data(), nullptr, buf.data(), false);
+    conv_forward(q, buf.data(), buf.data(), nullptr, buf.data(), Activation::kNone);
   } catch (const Error& e) {
     threw = e.code() == ErrorCode::kArgument;
   }
