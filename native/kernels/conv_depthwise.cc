@@ -1,10 +1,14 @@
 // Depthwise convolution (groups == in_channels, output channel co reads input channel co / m for a
-// channel multiplier m = out / in): direct loops over one plane per task, the inner loop along a
-// row of outputs (contiguous for stride 1, so it vectorises). MobileNet's 3x3 depthwise layers do
+// channel multiplier m = out / in): direct loops over one plane per task. The 1-D/2-D forward runs
+// a blocked loop per instruction set (conv_depthwise_impl.inc); 3-D and the backward passes loop
+// tap by tap along rows of outputs (contiguous for stride 1, so they vectorise). MobileNet's 3x3 depthwise layers do
 // 9 multiply-adds per output: an im2col + GEMM would spend more on memory than on arithmetic.
 #include <cstring>
 
+#include <vector>
+
 #include "kernels/conv.h"
+#include "kernels/conv_depthwise.h"
 #include "runtime/threads.h"
 
 namespace convkit {
@@ -51,8 +55,49 @@ int threads_for(size_t work) {
 
 }  // namespace
 
-void conv_depthwise_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
-                            bool relu) {
+DepthwisePlane depthwise_plane_of(const ConvParams& p) {
+  return DepthwisePlane{p.in[1],       p.in[2],       p.out[1],       p.out[2],       p.kernel[1],    p.kernel[2],
+                        p.stride[1],   p.stride[2],   p.dilation[1],  p.dilation[2],  p.pad_begin[1], p.pad_begin[2]};
+}
+
+namespace {
+
+const DepthwiseKernels& depthwise_kernels_for(Isa isa) {
+  switch (isa) {
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+    case Isa::kAvx512: return depthwise_kernels_avx512();
+    case Isa::kAvx2: return depthwise_kernels_avx2();
+#endif
+    default: return depthwise_kernels_scalar();
+  }
+}
+
+// 1-D and 2-D: one plane at a time through the instruction set's blocked loop (conv_depthwise_impl.inc).
+void forward_planes(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
+                    Activation act) {
+  const DepthwiseKernels& k = depthwise_kernels_for(active_isa());
+  const DepthwisePlane g = depthwise_plane_of(p);
+  const size_t S = p.out_spatial(), in_s = p.in_spatial(), taps = p.kernel_taps();
+  const size_t mult = p.out_channels / p.in_channels;
+  const long planes = static_cast<long>(p.batch * p.out_channels);
+  const bool relu = act != Activation::kNone;
+  const float cap = activation_cap(act);
+  const size_t scratch_floats = k.scratch_floats(g);
+#pragma omp parallel num_threads(threads_for(p.y_size() * taps))
+  {
+    std::vector<float> scratch(scratch_floats);
+#pragma omp for schedule(static)
+    for (long plane = 0; plane < planes; ++plane) {
+      const size_t n = static_cast<size_t>(plane) / p.out_channels, co = static_cast<size_t>(plane) % p.out_channels;
+      k.forward_plane(g, x + (n * p.in_channels + co / mult) * in_s, w + co * taps, bias != nullptr ? bias[co] : 0.0f,
+                      relu, cap, y + static_cast<size_t>(plane) * S, scratch.data());
+    }
+  }
+}
+
+// 3-D (video): tap by tap over the output rows.
+void forward_volumes(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
+                     Activation act) {
   const size_t S = p.out_spatial(), in_s = p.in_spatial(), taps = p.kernel_taps();
   const size_t mult = p.out_channels / p.in_channels;
   const long planes = static_cast<long>(p.batch * p.out_channels);
@@ -77,9 +122,21 @@ void conv_depthwise_forward(const ConvParams& p, const float* x, const float* w,
         }
       });
     });
-    if (relu) {
-      for (size_t i = 0; i < S; ++i) yp[i] = yp[i] < 0.0f ? 0.0f : yp[i];
+    if (act != Activation::kNone) {
+      const float cap = activation_cap(act);
+      for (size_t i = 0; i < S; ++i) yp[i] = apply_relu(yp[i], true, cap);
     }
+  }
+}
+
+}  // namespace
+
+void conv_depthwise_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
+                            Activation act) {
+  if (p.in[0] == 1 && p.kernel[0] == 1 && p.out[0] == 1) {
+    forward_planes(p, x, w, bias, y, act);
+  } else {
+    forward_volumes(p, x, w, bias, y, act);
   }
 }
 

@@ -1,0 +1,18 @@
+// The depthwise convolution plane loop for the avx512 path: AVX-512 F/BW/DQ/VL (compiled with -mavx512* only in this file).
+// The loop lives in conv_depthwise_impl.inc, in an anonymous namespace.
+#include <cstddef>
+#include <vector>
+
+#include "kernels/conv_depthwise.h"
+
+// One block of 16 outputs is one 512-bit register.
+#pragma GCC target("prefer-vector-width=512")
+
+#define CONVKIT_DEPTHWISE_NAME "depthwise_blocked__avx512"
+#include "kernels/conv_depthwise_impl.inc"
+
+namespace convkit {
+
+const DepthwiseKernels& depthwise_kernels_avx512() { return kDepthwiseKernels; }
+
+}  // namespace convkit
