@@ -266,19 +266,40 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
     float* t = workspace_floats(WorkspaceSlot::kGemmTranspose, s.n * mc);
     const StridedView vat{va.p + static_cast<ptrdiff_t>(i0) * va.rs, va.cs, va.rs};
     gemm_core(uk, threads, CoreArgs{vbt, vat, nullptr, s.n, mc, s.k, 1.0f, 0.0f, t, mc, nullptr, nullptr, false, 0.0f});
+    // The copy back, in 32 x 32 blocks, by row blocks across the threads; the epilogue then runs
+    // along each finished row (contiguous, so it vectorises).
     constexpr size_t kBlock = 32;
-    for (size_t ib = 0; ib < mc; ib += kBlock) {
+    const long row_blocks = static_cast<long>(ceil_div(mc, kBlock));
+    const int copy_threads = threads > 1 && mc * s.n >= (size_t{1} << 15) ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(copy_threads)
+    for (long rb = 0; rb < row_blocks; ++rb) {
+      const size_t ib = static_cast<size_t>(rb) * kBlock, ie = min_sz(ib + kBlock, mc);
       for (size_t jb = 0; jb < s.n; jb += kBlock) {
-        for (size_t i = ib; i < min_sz(ib + kBlock, mc); ++i) {
-          float* crow = c + (i0 + i) * s.ldc;
-          const float br = bias_row != nullptr ? bias_row[i0 + i] : 0.0f;
-          for (size_t j = jb; j < min_sz(jb + kBlock, s.n); ++j) {
-            float v = alpha * t[j * mc + i];
-            if (beta != 0.0f) v += beta * crow[j];
-            v += br;
-            if (bias_col != nullptr) v += bias_col[j];
-            v = apply_relu(v, relu, cap);
-            crow[j] = v;
+        const size_t je = min_sz(jb + kBlock, s.n);
+        for (size_t i = ib; i < ie; ++i) {
+          float* __restrict crow = c + (i0 + i) * s.ldc;
+          const float* __restrict tc = t + i;
+          if (beta == 0.0f) {
+            for (size_t j = jb; j < je; ++j) crow[j] = alpha * tc[j * mc];
+          } else {
+            for (size_t j = jb; j < je; ++j) crow[j] = alpha * tc[j * mc] + beta * crow[j];
+          }
+        }
+      }
+      for (size_t i = ib; i < ie; ++i) {
+        float* __restrict crow = c + (i0 + i) * s.ldc;
+        if (bias_row != nullptr) {
+          const float br = bias_row[i0 + i];
+          for (size_t j = 0; j < s.n; ++j) crow[j] += br;
+        }
+        if (bias_col != nullptr) {
+          for (size_t j = 0; j < s.n; ++j) crow[j] += bias_col[j];
+        }
+        if (relu) {  // NaN fails both comparisons and is kept
+          for (size_t j = 0; j < s.n; ++j) {
+            float v = crow[j];
+            v = v > cap ? cap : v;
+            crow[j] = v < 0.0f ? 0.0f : v;
           }
         }
       }

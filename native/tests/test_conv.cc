@@ -204,6 +204,7 @@ CK_TEST(conv_relu6_epilogue_clamps_every_path) {
   const std::vector<ConvParams> shapes = {
       make(2, 6, 6, 6, {9, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}),      // depthwise
       make(3, 8, 24, 1, {6, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1}),     // pointwise GEMM
+      make(2, 40, 64, 1, {7, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1}),    // pointwise, swapped GEMM (7x7 maps)
       make(2, 5, 7, 1, {9, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}),      // im2col GEMM
       make(7, 6, 9, 1, {5, 5}, {5, 5}, {1, 1}, {0, 0}, {0, 0}, {1, 1}),      // dense
       make(2, 40, 24, 1, {12, 12}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}),  // Winograd when allowed
