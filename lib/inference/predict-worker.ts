@@ -12,6 +12,7 @@ import '../models/index.js';
 import '../nn/index.js';
 import { moduleFromJSON, type Module } from '../nn/module.js';
 import { setNumThreads } from '../runtime.js';
+import { BufferArena } from '../tensor/buffer-arena.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fuseForInference } from './fuse.js';
 import { serializeError, type PredictRequest, type PredictWorkerData, type WorkerReply } from './protocol.js';
@@ -32,6 +33,7 @@ async function build(data: PredictWorkerData): Promise<Module> {
 }
 
 let fusePending = (workerData as PredictWorkerData).fuse;
+const arena = (workerData as PredictWorkerData).reuseBuffers ? new BufferArena() : null;
 
 function run(model: Module, req: PredictRequest): void {
   try {
@@ -42,9 +44,12 @@ function run(model: Module, req: PredictRequest): void {
       // Traced on the first image; a failure leaves the model as it was (fuse.ts undoes itself).
       if (req.shape.length >= 2 && rowSize > 0) fuseForInference(model, new Tensor(req.input.slice(0, rowSize), [1, ...req.shape.slice(1)]));
     }
-    const out: unknown = noGrad(() => model.forward(input));
+    // Activations reuse the previous request's buffers (lib/tensor/buffer-arena.ts); the output is
+    // copied out before the next request can overwrite it.
+    const out: unknown = arena === null ? noGrad(() => model.forward(input)) : arena.run(() => noGrad(() => model.forward(input)));
     if (!(out instanceof Tensor)) throw new InternalError(`the model's forward returned ${typeof out}, not a Tensor`);
-    // A copy: the output may share its buffer with the model (an identity layer returning a weight).
+    // A copy: the output may share its buffer with the model (an identity layer returning a weight)
+    // or with the arena.
     const output = out.data.slice();
     post({ type: 'result', id: req.id, output, shape: [...out.shape] }, [output.buffer as ArrayBuffer]);
   } catch (err) {

@@ -65,6 +65,13 @@ export interface PredictorOptions {
    * The inline fallback runs the live model and never fuses.
    */
   fuse?: boolean;
+  /**
+   * Reuse the activation buffers of one request in the next (lib/tensor/buffer-arena.ts), so that
+   * a batch does not fault in fresh memory for every activation (default true). Turn it off for a
+   * model whose forward pass keeps a tensor it computed for a later call. The inline fallback never
+   * reuses buffers.
+   */
+  reuseBuffers?: boolean;
 }
 
 /** One ranked class of {@link Predictor.classify}. */
@@ -331,6 +338,9 @@ export class Predictor {
       throw invalidArgument('options.imports of Predictor.create()', 'an array of module paths or URLs', options.imports);
     }
     if (options.fuse !== undefined && typeof options.fuse !== 'boolean') throw invalidArgument('options.fuse of Predictor.create()', 'a boolean', options.fuse);
+    if (options.reuseBuffers !== undefined && typeof options.reuseBuffers !== 'boolean') {
+      throw invalidArgument('options.reuseBuffers of Predictor.create()', 'a boolean', options.reuseBuffers);
+    }
     if (options.inline === true) return new Predictor(new InlineBackend(model), 'inline', undefined, options);
     let json;
     try {
@@ -342,7 +352,7 @@ export class Predictor {
     const state: StateEntry[] = [];
     for (const [name, t] of model.stateDict()) state.push({ name, data: t.data.slice(), shape: [...t.shape] });
     const imports = (options.imports ?? []).map((u) => (u instanceof URL ? u.href : /^[a-z][a-z0-9+.-]+:/i.test(u) ? u : pathToFileURL(resolve(u)).href));
-    const data: PredictWorkerData = { model: json, state, threads: threads ?? null, imports, fuse: options.fuse ?? true };
+    const data: PredictWorkerData = { model: json, state, threads: threads ?? null, imports, fuse: options.fuse ?? true, reuseBuffers: options.reuseBuffers ?? true };
     try {
       const backend = await WorkerBackend.start(data, state.map((e) => e.data.buffer as ArrayBuffer));
       return new Predictor(backend, 'worker', undefined, options);

@@ -33,6 +33,8 @@ export interface PredictWorkerData {
   imports: string[];
   /** Fold batch norms into convolutions and fuse activations at the first request (lib/inference/fuse.ts). */
   fuse: boolean;
+  /** Run each request's forward pass in a buffer arena (lib/tensor/buffer-arena.ts). */
+  reuseBuffers: boolean;
 }
 
 /** A forward request: `input` (transferred) with its shape. */

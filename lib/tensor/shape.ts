@@ -2,7 +2,7 @@
  * Shapes: validation, sizes, strides, axes and broadcasting. Every op checks its shape and axis
  * arguments through these helpers, so a wrong shape reads the same whichever op it reached.
  */
-import { OutOfMemoryError, ShapeError, invalidArgument } from '../errors.js';
+import { ShapeError, invalidArgument } from '../errors.js';
 
 /** A tensor shape: one non-negative integer per dimension, outermost first. */
 export type Shape = readonly number[];
@@ -74,30 +74,7 @@ export function parseShapeArgs(args: readonly unknown[], op: string): number[] {
   return checkShape(args.slice(), op);
 }
 
-/**
- * Allocates a zeroed output buffer. A failed allocation (too large for this process) becomes an
- * {@link OutOfMemoryError} naming the op and the size instead of a bare RangeError.
- */
-export function allocate(size: number, op: string): Float32Array {
-  try {
-    return new Float32Array(size);
-  } catch (err) {
-    throw new OutOfMemoryError(`${op}: cannot allocate ${size} float32 elements (${(err as Error).message})`);
-  }
-}
-
-/**
- * A Float32Array whose contents are unspecified, for outputs a kernel writes in full: it skips the
- * zero fill (a memset of the whole buffer when the allocator reuses memory).
- */
-export function allocateUninitialized(size: number, op: string): Float32Array {
-  try {
-    const b = Buffer.allocUnsafeSlow(size * 4);
-    return new Float32Array(b.buffer, b.byteOffset, size);
-  } catch (err) {
-    throw new OutOfMemoryError(`${op}: cannot allocate ${size} float32 elements (${(err as Error).message})`);
-  }
-}
+export { allocate, allocateUninitialized } from './buffer-arena.js';
 
 /**
  * Checks one axis against a rank and returns it in 0..rank-1. Negative axes count from the end.

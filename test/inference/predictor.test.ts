@@ -75,6 +75,20 @@ describe('Predictor in a worker', () => {
     }
   });
 
+  it('reused activation buffers: batches of 4, 2, 4 and 1 each get their own logits', async () => {
+    const model = models.mobilenetV2({ numClasses: 10, widthMult: 0.5 });
+    const p = await Predictor.create(model);
+    try {
+      for (const n of [4, 2, 4, 1]) {
+        const x = randn([n, 3, 32, 32]);
+        expect(maxAbsDiff((await p.predict(x)).data, forward(model, x).data)).toBeLessThanOrEqual(1e-6);
+      }
+    } finally {
+      await p.close();
+    }
+    await expect(Predictor.create(model, { reuseBuffers: 'yes' as unknown as boolean })).rejects.toThrow(ArgumentError);
+  });
+
   it('a worker error comes back as the same typed error, and the worker keeps serving', async () => {
     const p = await Predictor.create(models.lenet5());
     try {
