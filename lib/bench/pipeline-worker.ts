@@ -9,7 +9,8 @@
  * - `predict-ort`: the same job through onnxruntime-node and sharp: the same decode (decodeImage,
  *   four in flight), batches of 16, softmax top-5, JSON lines appended per batch.
  * Each timed run starts from an empty output file; the figure is the median over `repeats` runs
- * (model load, session creation and worker start are not timed).
+ * after one untimed warm-up run, the steady state of a long job (model load, session creation,
+ * worker start and the first pass's one-off work are not timed).
  */
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,9 +48,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** One untimed warm-up run (fusion, buffer arenas, ORT's allocation plan), then `repeats` timed. */
 async function timeRuns(repeats: number, run: () => Promise<number>): Promise<PipelineWorkerResult> {
   const rates: number[] = [];
-  let images = 0;
+  let images = await run();
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
     images = await run();
