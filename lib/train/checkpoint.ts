@@ -21,9 +21,12 @@ import { ArgumentError, FormatError, invalidArgument } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import { Module, moduleFromJSON, type JsonValue, type ModuleJSON } from '../nn/module.js';
-// Side-effect imports: every built-in layer and zoo model registers itself for moduleFromJSON.
+// Side-effect imports: every built-in layer and zoo model, and the imported-graph types (OnnxModel,
+// TfjsModel), register themselves for moduleFromJSON.
 import '../nn/layers/index.js';
 import '../models/index.js';
+import '../io/onnx/model.js';
+import '../io/tfjs/model.js';
 import type { Optimizer, ParamState } from '../optim/optimizer.js';
 import type { Scheduler } from '../optim/schedulers/lr-scheduler.js';
 import type { SchedulerStateDict } from '../optim/schedulers/state.js';

@@ -4,11 +4,11 @@
  * MatMul weight) or an imported TF.js model (its last Dense layer); {@link replaceHead} swaps it
  * for a fresh `Linear` with the same in-features and `numClasses` outputs (PyTorch's default init).
  *
- * Imported graphs keep their layers in private step lists, so the new Linear is registered in the
- * old head's place (state-dict names stay `fc.weight`, `dense_3.weight`, ...) and the graph is
- * routed through it: an ONNX model feeds the Linear's tensors in place of the head initializers,
- * a TF.js model's old Dense layer delegates to the Linear (with no activation: the head returns
- * logits, as `crossEntropy` expects).
+ * In imported graphs the new Linear is registered in the old head's place (state-dict names stay
+ * `fc.weight`, `dense_3.weight`, ...) and the graph runs through it: an ONNX model reads its head
+ * initializers from the module at their path, a TF.js model calls the module now registered under
+ * the Dense layer's name (with no activation: the head returns logits, as `crossEntropy`
+ * expects). Both record the replacement in `toJSON()`, so checkpoints rebuild it.
  */
 import { ArgumentError, invalidArgument } from '../errors.js';
 import { OnnxModel } from '../io/onnx/model.js';
@@ -44,14 +44,6 @@ export interface ReplaceHeadOptions {
   /** Give the new Linear a bias (default true). */
   bias?: boolean;
 }
-
-/** How an imported graph is routed through a replaced head (one per model, updated on re-replacement). */
-interface Reroute {
-  linear: Linear;
-  /** ONNX: the Gemm/MatMul stores the weight as [in, out]. */
-  transposed: boolean;
-}
-const reroutes = new WeakMap<Module, Reroute>();
 
 function isDense(m: Module): boolean {
   return m instanceof Linear || (m instanceof TfjsLayer && m.className === 'Dense');
@@ -150,57 +142,15 @@ export function replaceHead(model: Module, numClasses: number, options: ReplaceH
   checkClasses(numClasses);
   const head = findHead(model);
   const linear = new Linear(head.inFeatures, numClasses, { bias: options.bias ?? true });
-  if (model instanceof OnnxModel) rerouteOnnx(model, head, linear);
-  else if (model instanceof TfjsModel) rerouteTfjs(model, head, linear);
+  if (head.kind === 'onnx' && linear.bias === null && head.module.namedParameters().some(([n]) => n === 'bias')) {
+    throw new ArgumentError(`replaceHead: the ONNX head '${head.path}' has a bias initializer; the new Linear needs one`);
+  }
   model.replaceModule(head.path, linear);
   for (const aux of head.auxPaths) {
     const old = model.getModule(aux) as Linear;
     model.replaceModule(aux, new Linear(old.inFeatures, numClasses));
   }
   return linear;
-}
-
-function rerouteOnnx(model: OnnxModel, head: HeadInfo, linear: Linear): void {
-  const existing = reroutes.get(model);
-  if (existing !== undefined) {
-    existing.linear = linear;
-    return;
-  }
-  const weight = head.module.namedParameters().find(([n, p]) => n === 'weight' && p.ndim === 2)?.[1];
-  const hasBias = head.module.namedParameters().some(([n]) => n === 'bias');
-  if (weight === undefined) throw new ArgumentError(`replaceHead: the ONNX parameter group '${head.path}' has no 2-d 'weight'`);
-  const state: Reroute = { linear, transposed: weight.shape[0] !== head.outFeatures && weight.shape[1] === head.outFeatures };
-  reroutes.set(model, state);
-  const run = model.run.bind(model);
-  // The graph reads its initializers by name; feeding the new head's tensors under those names
-  // routes the Gemm/MatMul through them (gradients flow to the Linear's parameters).
-  model.run = (feeds: Readonly<Record<string, Tensor>>): Record<string, Tensor> => {
-    const l = state.linear;
-    const extra: Record<string, Tensor> = { [`${head.path}.weight`]: state.transposed ? l.weight.transpose(0, 1) : l.weight };
-    if (hasBias) {
-      if (l.bias === null) throw new ArgumentError(`replaceHead: the ONNX head '${head.path}' has a bias initializer; the new Linear needs one`);
-      extra[`${head.path}.bias`] = l.bias;
-    }
-    return run({ ...extra, ...feeds }); // explicit feeds win (featureExtractor feeds an identity head)
-  };
-}
-
-function rerouteTfjs(model: TfjsModel, head: HeadInfo, linear: Linear): void {
-  const existing = reroutes.get(model);
-  if (existing !== undefined) {
-    existing.linear = linear;
-    return;
-  }
-  const state: Reroute = { linear, transposed: false };
-  reroutes.set(model, state);
-  const layer = head.module as TfjsLayer;
-  // The model's steps call this layer object; it now computes the new head (logits, no activation).
-  layer.call = (inputs: readonly Tensor[]): Tensor => {
-    const x = inputs[0];
-    if (inputs.length !== 1 || x === undefined) throw new ArgumentError(`replaced head '${head.path}': expected one input`);
-    if (x.ndim !== 2) throw new ArgumentError(`replaced head '${head.path}': expected [N, ${state.linear.inFeatures}] features, received rank ${x.ndim}`);
-    return state.linear.forward(x);
-  };
 }
 
 /**

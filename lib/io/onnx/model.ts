@@ -7,14 +7,36 @@
  * dots as module paths; other characters become `_`), so `stateDict()` reads like PyTorch's.
  * Integer initializers (shapes, axes) stay constants. Every operator runs on convkit's
  * differentiable ops, so an imported model can be trained further.
+ *
+ * An `OnnxModel` is a registered module type: `toJSON()` holds the graph without the weight bytes
+ * (the `ModelProto` re-encoded with every parameter and buffer initializer reduced to its name,
+ * dims and data type, base64; integer constants such as Reshape shapes keep their values), so a
+ * convkit checkpoint of an imported model rebuilds it with `moduleFromJSON` (zero placeholders of
+ * the right shapes) and fills the weights from its state dict. Children replaced after import
+ * (a new classifier head, see `replaceHead`) are recorded too: the graph reads a parameter or
+ * buffer initializer through whatever module now sits at its path (`fc.weight` from the Linear at
+ * `fc`, transposed where the graph keeps the weight as [in, out]).
  */
 import { readFileSync } from 'node:fs';
 import { ArgumentError, FormatError, ShapeError, invalidArgument } from '../../errors.js';
-import { Module } from '../../nn/module.js';
+import { Module, moduleFromJSON, registerModuleType, type JsonValue, type ModuleJSON } from '../../nn/module.js';
 import { formatShape } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { OPERATORS, unsupportedUse, type Kernel, type RunContext } from './ops.js';
-import { IntTensor, decodeModel, decodeTensorProto, int64, isIntType, tensorFromProto, type GraphMsg, type ModelMsg, type ValueInfoMsg, type Value } from './proto.js';
+import {
+  IntTensor,
+  decodeModel,
+  decodeTensorProto,
+  encodeModel,
+  int64,
+  isIntType,
+  tensorFromProto,
+  type GraphMsg,
+  type ModelMsg,
+  type TensorProtoMsg,
+  type ValueInfoMsg,
+  type Value,
+} from './proto.js';
 
 /** A graph input or output: its name, ONNX element type and declared shape (null for a symbolic dim). */
 export interface OnnxValueInfo {
@@ -33,8 +55,29 @@ interface CompiledNode {
   kernel: Kernel;
 }
 
+/** A float initializer registered as a parameter or buffer. */
+interface WeightInit {
+  /** The initializer name the graph reads. */
+  name: string;
+  /** Its dotted state-dict path (`layer1.0.conv1.weight`, or flat `fc_weight`). */
+  path: string;
+  kind: 'parameter' | 'buffer';
+  tensor: Tensor;
+  /** The graph keeps this weight as [in, out] (MatMul, Gemm without transB): a replacing Linear's [out, in] weight is transposed. */
+  transposed: boolean;
+}
+
 /** Holds the parameters and buffers under one dotted prefix of the initializer names. */
 class OnnxParameterGroup extends Module {
+  readonly #registry: Set<Module>;
+
+  /** @internal `registry` collects every group of one model. */
+  constructor(registry: Set<Module>) {
+    super();
+    this.#registry = registry;
+    registry.add(this);
+  }
+
   /** @internal */
   add(kind: 'parameter' | 'buffer', name: string, t: Tensor): void {
     if (kind === 'parameter') this.registerParameter(name, t);
@@ -43,7 +86,7 @@ class OnnxParameterGroup extends Module {
 
   /** @internal */
   addGroup(name: string): OnnxParameterGroup {
-    return this.registerModule(name, new OnnxParameterGroup());
+    return this.registerModule(name, new OnnxParameterGroup(this.#registry));
   }
 
   forward(): never {
@@ -89,9 +132,20 @@ export class OnnxModel extends Module {
   readonly #buffers = new Set<Tensor>();
   /** How many nodes read each value (outputs count too), to free intermediates while running. */
   readonly #uses = new Map<string, number>();
+  /** Parameter and buffer initializers, in registration order. */
+  readonly #weights: WeightInit[] = [];
+  /** The parameter groups this model created (anything else at their places was put there later). */
+  readonly #groups = new Set<Module>();
+  /** The ModelProto without parameter/buffer data (see the module comment). */
+  readonly #skeleton: Uint8Array;
+  /** Names of the initializers whose data the skeleton leaves out. */
+  readonly #stripped: string[] = [];
 
-  /** @internal Use {@link loadOnnx}. */
-  constructor(model: ModelMsg, source: string) {
+  /**
+   * @internal Use {@link loadOnnx}. `placeholders` names initializers whose data was stripped
+   * (a rebuilt architecture): they become zero tensors of their dims, to be filled by `loadStateDict`.
+   */
+  constructor(model: ModelMsg, source: string, placeholders?: ReadonlySet<string>) {
     super();
     const graph = model.graph;
     if (graph === null) throw new FormatError(`${source}: the model has no graph`);
@@ -115,7 +169,9 @@ export class OnnxModel extends Module {
     }
 
     const initializers = new Map<string, Value>();
-    for (const t of graph.initializer) initializers.set(t.name, tensorFromProto(t, source));
+    for (const t of graph.initializer) {
+      initializers.set(t.name, placeholders?.has(t.name) === true ? placeholderOf(t, source) : tensorFromProto(t, source));
+    }
     this.inputs = graph.input.filter((v) => !initializers.has(v.name)).map(valueInfo);
     this.outputs = graph.output.map(valueInfo);
     if (this.outputs.length === 0) throw new FormatError(`${source}: the graph declares no outputs`);
@@ -129,7 +185,24 @@ export class OnnxModel extends Module {
     this.#nodes = this.#sort(nodes, source);
     for (const n of this.#nodes) for (const i of n.inputs) if (i !== '') this.#uses.set(i, (this.#uses.get(i) ?? 0) + 1);
     for (const o of this.outputs) this.#uses.set(o.name, (this.#uses.get(o.name) ?? 0) + 1);
+    this.#skeleton = this.#encodeSkeleton(model, graph, initializers);
     this.eval();
+  }
+
+  /** The model re-encoded with the data of every float (parameter or buffer) initializer left out. */
+  #encodeSkeleton(model: ModelMsg, graph: GraphMsg, initializers: Map<string, Value>): Uint8Array {
+    const initializer: object[] = graph.initializer.map((t) => {
+      if (!(initializers.get(t.name) instanceof Tensor)) return t;
+      this.#stripped.push(t.name);
+      return { name: t.name, dims: t.dims, data_type: t.data_type };
+    });
+    return encodeModel({
+      ir_version: model.ir_version,
+      producer_name: model.producer_name,
+      producer_version: model.producer_version,
+      opset_import: model.opset_import,
+      graph: { node: graph.node, name: graph.name, initializer, input: graph.input, output: graph.output },
+    });
   }
 
   #registerInitializers(graph: GraphMsg, initializers: Map<string, Value>): void {
@@ -141,6 +214,14 @@ export class OnnxModel extends Module {
         if (name !== undefined && initializers.get(name) instanceof Tensor) roles.set(name, 'parameter');
       }
     }
+    // Weights the graph multiplies as [in, out]: MatMul's B, Gemm's B without transB.
+    const inOut = new Set<string>();
+    for (const node of graph.node) {
+      const b = node.input[1];
+      if (b === undefined) continue;
+      if (node.op_type === 'MatMul') inOut.add(b);
+      if (node.op_type === 'Gemm' && int64(node.attribute.find((a) => a.name === 'transB')?.i ?? 0) !== 1) inOut.add(b);
+    }
     const taken = new Set<string>();
     for (const [name, value] of initializers) {
       if (!(value instanceof Tensor)) {
@@ -150,12 +231,13 @@ export class OnnxModel extends Module {
       const kind = roles.get(name) ?? 'buffer';
       if (kind === 'buffer') this.#buffers.add(value);
       this.#constants.set(name, value);
-      this.#place(kind, name, value, taken);
+      const path = this.#place(kind, name, value, taken);
+      this.#weights.push({ name, path, kind, tensor: value, transposed: inOut.has(name) });
     }
   }
 
-  /** Registers `t` under the dotted path of `name`, or flat (dots to `_`) when the path collides. */
-  #place(kind: 'parameter' | 'buffer', name: string, t: Tensor, taken: Set<string>): void {
+  /** Registers `t` under the dotted path of `name`, or flat (dots to `_`) when the path collides. Returns the path. */
+  #place(kind: 'parameter' | 'buffer', name: string, t: Tensor, taken: Set<string>): string {
     const parts = name.split('.').map(sanitise);
     const path = parts.join('.');
     const fits = (): boolean => {
@@ -171,17 +253,76 @@ export class OnnxModel extends Module {
       }
       (group as OnnxParameterGroup).add(kind, parts[parts.length - 1]!, t);
       taken.add(path);
-      return;
+      return path;
     }
     let flat = parts.join('_');
     for (let k = 2; taken.has(flat) || [...taken].some((p) => p.startsWith(`${flat}.`)); k++) flat = `${parts.join('_')}_${k}`;
     if (kind === 'parameter') this.registerParameter(flat, t);
     else this.registerBuffer(flat, t);
     taken.add(flat);
+    return flat;
   }
 
   #addGroup(name: string): OnnxParameterGroup {
-    return this.registerModule(name, new OnnxParameterGroup());
+    return this.registerModule(name, new OnnxParameterGroup(this.#groups));
+  }
+
+  /**
+   * The tensor the graph reads for weight `w`: its own, unless a module put in place of one of
+   * its parameter groups (a replaced head) now holds the state-dict path; then that module's
+   * tensor (null when it has none by that name, and the original stays in use).
+   */
+  #resolve(w: WeightInit): Tensor | null {
+    const parts = w.path.split('.');
+    let module: Module = this;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const child = module.getChild(parts[i]!);
+      if (child === undefined) return null;
+      if (!this.#groups.has(child)) {
+        const rest = parts.slice(i + 1).join('.');
+        const found = [...child.namedParameters(), ...child.namedBuffers()].find(([n]) => n === rest)?.[1];
+        if (found === undefined) return null;
+        return w.transposed && found.ndim === 2 ? found.transpose(0, 1) : found;
+      }
+      module = child;
+    }
+    return null;
+  }
+
+  /** Modules put in place of this model's parameter groups (or inside them), by dotted path. */
+  replacedModules(): [string, Module][] {
+    const out: [string, Module][] = [];
+    const visit = (module: Module, prefix: string): void => {
+      for (const [name, child] of module.namedChildren()) {
+        const path = prefix === '' ? name : `${prefix}.${name}`;
+        if (this.#groups.has(child)) visit(child, path);
+        else out.push([path, child]);
+      }
+    };
+    visit(this, '');
+    return out;
+  }
+
+  /**
+   * The architecture: the graph without weight data, base64 (`graph`), the names of the
+   * initializers left out (`placeholders`), the producer and opset (informational), and the
+   * architecture of every replaced module by path (`replaced`).
+   */
+  override config(): { [key: string]: JsonValue } {
+    const replaced: { [path: string]: JsonValue } = {};
+    for (const [path, m] of this.replacedModules()) replaced[path] = m.toJSON() as unknown as JsonValue;
+    return {
+      producer: this.producer,
+      opset: this.opset,
+      placeholders: [...this.#stripped],
+      graph: Buffer.from(this.#skeleton.buffer, this.#skeleton.byteOffset, this.#skeleton.byteLength).toString('base64'),
+      replaced,
+    };
+  }
+
+  /** `{ type: 'OnnxModel', config }`: the parameter groups are part of the graph, replaced modules are in `config.replaced`. */
+  override toJSON(): ModuleJSON {
+    return { type: 'OnnxModel', config: this.config() };
   }
 
   /** The nodes in an order where every input is ready (files are usually sorted already). */
@@ -236,6 +377,13 @@ export class OnnxModel extends Module {
   run(feeds: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
     if (typeof feeds !== 'object' || feeds === null) throw invalidArgument('the feeds of OnnxModel.run()', 'an object of tensors by input name', feeds);
     const values = new Map<string, Value>(this.#constants);
+    let replacedBuffers: Set<Tensor> | null = null;
+    for (const w of this.#weights) {
+      const t = this.#resolve(w);
+      if (t === null) continue;
+      values.set(w.name, t);
+      if (w.kind === 'buffer') (replacedBuffers ??= new Set()).add(t);
+    }
     const infos = new Map(this.inputs.map((i) => [i.name, i]));
     for (const [name, t] of Object.entries(feeds)) {
       if (!(t instanceof Tensor)) throw invalidArgument(`input '${name}' of OnnxModel.run()`, 'a Tensor', t);
@@ -251,7 +399,7 @@ export class OnnxModel extends Module {
     for (const info of this.inputs) if (!values.has(info.name)) throw new ArgumentError(`OnnxModel.run: the input '${info.name}' is missing`);
 
     const uses = new Map(this.#uses);
-    const ctx: RunContext = { training: this.training, isBuffer: (t) => this.#buffers.has(t) };
+    const ctx: RunContext = { training: this.training, isBuffer: (t) => this.#buffers.has(t) || replacedBuffers?.has(t) === true };
     for (const node of this.#nodes) {
       const args = node.inputs.map((i) => (i === '' ? undefined : values.get(i)));
       const results = node.kernel(args, ctx);
@@ -290,6 +438,38 @@ export class OnnxModel extends Module {
     return 'OnnxModel';
   }
 }
+
+/** A zero tensor of a stripped initializer's dims (see the module comment). */
+function placeholderOf(t: TensorProtoMsg, source: string): Tensor {
+  const dims = t.dims.map(int64);
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || dims.reduce((a, b) => a * b, 1) > 2 ** 31 - 1) {
+    throw new FormatError(`${source}: placeholder '${t.name}' has invalid dims ${formatShape(dims)}`);
+  }
+  return new Tensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+}
+
+/**
+ * Rebuilds an {@link OnnxModel} from its `config()`: zero placeholders for the stripped weights
+ * (load them with `loadStateDict`), then the replaced modules. In evaluation mode, as `loadOnnx`.
+ */
+function onnxModelFromConfig(config: { [key: string]: JsonValue }): OnnxModel {
+  const source = 'OnnxModel architecture';
+  const graph = config['graph'];
+  if (typeof graph !== 'string') throw invalidArgument(`config.graph of an ${source}`, 'a base64 ModelProto', graph);
+  const placeholders = config['placeholders'] ?? [];
+  if (!Array.isArray(placeholders) || !placeholders.every((p) => typeof p === 'string')) {
+    throw invalidArgument(`config.placeholders of an ${source}`, 'a list of initializer names', placeholders);
+  }
+  const model = new OnnxModel(decodeModel(Buffer.from(graph, 'base64'), source), source, new Set(placeholders as string[]));
+  const replaced = config['replaced'] ?? {};
+  if (typeof replaced !== 'object' || replaced === null || Array.isArray(replaced)) {
+    throw invalidArgument(`config.replaced of an ${source}`, 'an object of module architectures by path', replaced);
+  }
+  for (const [path, json] of Object.entries(replaced)) model.replaceModule(path, moduleFromJSON(json as unknown as ModuleJSON));
+  return model.eval();
+}
+
+registerModuleType('OnnxModel', OnnxModel, onnxModelFromConfig);
 
 function readSource(pathOrBuffer: string | Uint8Array, what: string): { bytes: Uint8Array; source: string } {
   if (typeof pathOrBuffer === 'string') {

@@ -102,6 +102,15 @@ export function decodeModel(bytes: Uint8Array, source: string): ModelMsg {
   return decode<ModelMsg>('ModelProto', bytes, source);
 }
 
+/**
+ * Encodes a `ModelProto` (a decoded message, or a plain object with the same fields). Fields the
+ * schema leaves out are not written.
+ */
+export function encodeModel(model: object): Uint8Array {
+  const type = messageType('ModelProto');
+  return type.encode(type.fromObject(model)).finish();
+}
+
 /** Decodes a lone `TensorProto` (the `.pb` files of ONNX's test data). */
 export function decodeTensorProto(bytes: Uint8Array, source: string): TensorProtoMsg {
   return decode<TensorProtoMsg>('TensorProto', bytes, source);

@@ -23,6 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { FormatError, invalidArgument } from '../../errors.js';
 import { buildTfjsModel, TfjsModel } from './model.js';
+import type { JsonValue } from '../../nn/module.js';
 import { isObject, parseModelJson, type WeightGroup } from './topology.js';
 import { WeightStore } from './weights.js';
 
@@ -75,7 +76,7 @@ function fromParsed(jsonSource: unknown, bytes: Uint8Array, file: string): TfjsM
   const store = new WeightStore(json.manifest, bytes, file);
   let raw: unknown = jsonSource;
   if (typeof jsonSource === 'string') raw = JSON.parse(jsonSource) as unknown;
-  return buildTfjsModel(json, store, file, modelName(raw));
+  return buildTfjsModel(json, store, file, modelName(raw), isObject(raw) ? ((raw['modelTopology'] ?? null) as JsonValue) : null);
 }
 
 /**
@@ -136,5 +137,6 @@ export async function loadTfjsLayers(source: string | TfjsArtifacts): Promise<Tf
     }
   }
   const store = new WeightStore(json.manifest, concat(parts), source);
-  return buildTfjsModel(json, store, source, modelName(JSON.parse(text) as unknown));
+  const raw = JSON.parse(text) as unknown;
+  return buildTfjsModel(json, store, source, modelName(raw), isObject(raw) ? ((raw['modelTopology'] ?? null) as JsonValue) : null);
 }

@@ -3,18 +3,27 @@
  * child module named after it (dots become underscores), so `parameters()`, `stateDict()`,
  * `train()`/`eval()` and `freeze()` work as for any convkit model; `forward` runs the layer graph
  * in the order Keras's inbound nodes define, on NCHW tensors.
+ *
+ * A `TfjsModel` is a registered module type: `toJSON()` holds the Keras topology and the specs
+ * (name, shape) of the weights the layers read, never their bytes, so a convkit checkpoint of an
+ * imported model rebuilds it with `moduleFromJSON` (zero float32 placeholders; quantised weights
+ * come back dequantised from the state dict) before `loadStateDict` fills it. A layer replaced
+ * after import (`replaceHead`'s new Linear) is called in the old layer's place and recorded in
+ * `config.replaced`.
  */
 import { ArgumentError, FormatError, ShapeError, invalidArgument } from '../../errors.js';
-import { Module } from '../../nn/module.js';
+import { Module, moduleFromJSON, registerModuleType, type JsonValue, type ModuleJSON } from '../../nn/module.js';
 import { formatShape } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { configReader, LAYER_TYPES, Unsupported, type TfjsLayer } from './layers.js';
-import type { KerasLayer, ModelJson, TensorRef } from './topology.js';
-import type { DecodedWeight, WeightStore } from './weights.js';
+import { configReader, LAYER_TYPES, TfjsLayer, Unsupported } from './layers.js';
+import { isObject, parseModelJson, type KerasLayer, type ModelJson, type TensorRef, type WeightSpec } from './topology.js';
+import { WeightStore, type DecodedWeight } from './weights.js';
 
 interface Step {
   /** The layer module, or null for an input. */
   layer: TfjsLayer | null;
+  /** The child name the layer is registered under (set by the model). */
+  child?: string;
   /** Keys of the tensors it reads. */
   inputs: string[];
   /** Key of the tensor it writes. */
@@ -30,6 +39,14 @@ export interface TfjsInput {
 }
 
 const keyOf = (ref: TensorRef): string => `${ref.layer}\u0000${ref.node}`;
+
+/** What a model was built from, minus the weight bytes (see {@link TfjsModel.config}). */
+export interface TfjsSource {
+  /** The model.json's `modelTopology`, as read. */
+  modelTopology: JsonValue;
+  /** The manifest entries the layers read, as float32 (their data is in the state dict). */
+  weights: { name: string; shape: number[] }[];
+}
 
 /**
  * An imported TF.js layers model (see {@link loadTfjsLayers}). It takes and returns tensors in
@@ -47,10 +64,22 @@ export class TfjsModel extends Module {
   readonly #inputKeys: string[];
   readonly #outputKeys: string[];
   readonly #layers = new Map<string, TfjsLayer>();
+  /** The layer each child name held at import (a different child there is a replacement). */
+  readonly #imported = new Map<string, TfjsLayer>();
+  readonly #source: TfjsSource | null;
 
   /** @internal Built by {@link buildTfjsModel}. */
-  constructor(name: string, inputs: TfjsInput[], inputKeys: string[], outputNames: string[], outputKeys: string[], steps: Step[]) {
+  constructor(
+    name: string,
+    inputs: TfjsInput[],
+    inputKeys: string[],
+    outputNames: string[],
+    outputKeys: string[],
+    steps: Step[],
+    source: TfjsSource | null = null,
+  ) {
     super();
+    this.#source = source;
     this.modelName = name;
     this.inputs = Object.freeze(inputs);
     this.outputNames = Object.freeze(outputNames);
@@ -58,15 +87,48 @@ export class TfjsModel extends Module {
     this.#outputKeys = outputKeys;
     this.#steps = steps;
     const used = new Set<string>();
+    const childOf = new Map<TfjsLayer, string>();
     for (const step of steps) {
       const layer = step.layer;
-      if (layer === null || this.#layers.has(layer.layerName)) continue;
-      let child = layer.layerName.replace(/\./g, '_');
-      for (let i = 1; used.has(child); i++) child = `${layer.layerName.replace(/\./g, '_')}_${i}`;
-      used.add(child);
-      this.registerModule(child, layer);
-      this.#layers.set(layer.layerName, layer);
+      if (layer === null) continue;
+      if (!childOf.has(layer)) {
+        let child = layer.layerName.replace(/\./g, '_');
+        for (let i = 1; used.has(child); i++) child = `${layer.layerName.replace(/\./g, '_')}_${i}`;
+        used.add(child);
+        this.registerModule(child, layer);
+        this.#layers.set(layer.layerName, layer);
+        this.#imported.set(child, layer);
+        childOf.set(layer, child);
+      }
+      step.child = childOf.get(layer)!;
     }
+  }
+
+  /** Layers replaced after import (a new classifier head), by child name. */
+  replacedModules(): [string, Module][] {
+    return this.namedChildren().filter(([name, m]) => this.#imported.get(name) !== m);
+  }
+
+  /**
+   * The architecture: the model name, the Keras topology and the weight specs (no weight data;
+   * see the module comment), and the architecture of every replaced layer (`replaced`).
+   * @throws ArgumentError for a model built without its source (not through the importers).
+   */
+  override config(): { [key: string]: JsonValue } {
+    if (this.#source === null) throw new ArgumentError(`TfjsModel '${this.modelName}' was built without its topology, so it cannot be serialised`);
+    const replaced: { [name: string]: JsonValue } = {};
+    for (const [name, m] of this.replacedModules()) replaced[name] = m.toJSON() as unknown as JsonValue;
+    return {
+      name: this.modelName,
+      modelTopology: this.#source.modelTopology,
+      weights: this.#source.weights.map((w) => ({ name: w.name, shape: [...w.shape] })),
+      replaced,
+    };
+  }
+
+  /** `{ type: 'TfjsModel', config }`: the imported layers are part of the topology, replaced ones are in `config.replaced`. */
+  override toJSON(): ModuleJSON {
+    return { type: 'TfjsModel', config: this.config() };
   }
 
   /** The input names, in `forward` order. */
@@ -106,7 +168,9 @@ export class TfjsModel extends Module {
     for (const step of this.#steps) {
       if (step.layer === null) continue;
       const args = step.inputs.map((k) => values.get(k)!);
-      values.set(step.output, step.layer.call(args));
+      const m = this.getChild(step.child!);
+      // A replaced layer (a new head) is an ordinary module: called with the layer's inputs.
+      values.set(step.output, m === step.layer || m instanceof TfjsLayer ? (m as TfjsLayer).call(args) : (m!.forward(...args) as Tensor));
     }
     return values;
   }
@@ -172,7 +236,7 @@ function inputShape(layer: KerasLayer, file: string): (number | null)[] | null {
  * Builds the model: checks every layer (all unsupported layers and features are reported in one
  * ArgumentError), orders the calls, then fetches and converts the weights.
  */
-export function buildTfjsModel(json: ModelJson, store: WeightStore, file: string, name: string): TfjsModel {
+export function buildTfjsModel(json: ModelJson, store: WeightStore, file: string, name: string, modelTopology: JsonValue = null): TfjsModel {
   const { topology } = json;
   const byName = new Map(topology.layers.map((l) => [l.name, l]));
 
@@ -237,6 +301,17 @@ export function buildTfjsModel(json: ModelJson, store: WeightStore, file: string
   // 3. Modules and weights, one module per Keras layer however often it is called.
   const modules = new Map<string, TfjsLayer>();
   const steps: Step[] = [];
+  const read = new Map<string, number[]>();
+  // The weights the layers read, for config() (a manifest may list more).
+  const recording: WeightReader = {
+    find: (layer, weight) => store.find(layer, weight),
+    shapeOf: (n) => store.shapeOf(n),
+    decode: (n) => {
+      const w = store.decode(n);
+      if (!read.has(n)) read.set(n, w.shape.slice());
+      return w;
+    },
+  };
   for (const { layer, node } of order) {
     const output = keyOf({ layer: layer.name, node, tensor: 0 });
     if (layer.className === 'InputLayer') {
@@ -245,7 +320,7 @@ export function buildTfjsModel(json: ModelJson, store: WeightStore, file: string
     }
     let module = modules.get(layer.name);
     if (module === undefined) {
-      module = buildLayer(layer, parsed.get(layer.name), store, file);
+      module = buildLayer(layer, parsed.get(layer.name), recording, file);
       modules.set(layer.name, module);
     }
     const call = layer.calls[node]!;
@@ -262,10 +337,40 @@ export function buildTfjsModel(json: ModelJson, store: WeightStore, file: string
     topology.outputs.map((r) => r.layer),
     topology.outputs.map(keyOf),
     steps,
+    modelTopology === null ? null : { modelTopology, weights: [...read].map(([n, shape]) => ({ name: n, shape })) },
   );
 }
 
-function buildLayer(layer: KerasLayer, parsed: unknown, store: WeightStore, file: string): TfjsLayer {
+/**
+ * Rebuilds a {@link TfjsModel} from its `config()`: the topology with zero float32 weights of the
+ * recorded shapes (load them with `loadStateDict`), then the replaced layers. In training mode, as
+ * the importers return it.
+ */
+function tfjsModelFromConfig(config: { [key: string]: JsonValue }): TfjsModel {
+  const file = 'TfjsModel architecture';
+  const specs = config['weights'] ?? [];
+  if (!Array.isArray(specs)) throw invalidArgument(`config.weights of a ${file}`, 'a list of { name, shape }', specs);
+  const weights: WeightSpec[] = specs.map((s) => {
+    if (!isObject(s) || typeof s['name'] !== 'string' || !Array.isArray(s['shape'])) throw invalidArgument(`an entry of config.weights of a ${file}`, '{ name, shape }', s);
+    return { name: s['name'], shape: s['shape'] as number[], dtype: 'float32' };
+  });
+  const json = parseModelJson({ modelTopology: config['modelTopology'], weightsManifest: [{ paths: ['placeholder'], weights }] }, file);
+  const bytes = 4 * weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+  const store = new WeightStore(json.manifest, new Uint8Array(bytes), file);
+  const name = typeof config['name'] === 'string' ? config['name'] : 'model';
+  const model = buildTfjsModel(json, store, file, name, config['modelTopology'] ?? null);
+  const replaced = config['replaced'] ?? {};
+  if (!isObject(replaced)) throw invalidArgument(`config.replaced of a ${file}`, 'an object of module architectures by layer', replaced);
+  for (const [child, arch] of Object.entries(replaced)) model.setChild(child, moduleFromJSON(arch as unknown as ModuleJSON));
+  return model;
+}
+
+registerModuleType('TfjsModel', TfjsModel, tfjsModelFromConfig);
+
+/** What building a layer reads from a {@link WeightStore}. */
+type WeightReader = Pick<WeightStore, 'find' | 'shapeOf' | 'decode'>;
+
+function buildLayer(layer: KerasLayer, parsed: unknown, store: WeightReader, file: string): TfjsLayer {
   const where = `${file}: layer '${layer.name}' (${layer.className})`;
   const get = (weight: string, expected: readonly (number | null)[]): DecodedWeight => {
     const name = store.find(layer.name, weight);

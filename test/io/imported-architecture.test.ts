@@ -1,0 +1,147 @@
+// Imported graphs (OnnxModel, TfjsModel) as serialisable architectures: toJSON() holds the graph
+// or topology without weight bytes, moduleFromJSON rebuilds the model with zero placeholders and
+// loadStateDict fills them, so the rebuilt model computes exactly what the original does (the
+// same float32 weights through the same ops: outputs are compared bit for bit). Replaced heads
+// (replaceHead) travel in the architecture too, and convkit checkpoints of imported models load.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noGrad } from '../../lib/autograd/grad-mode.js';
+import { exportOnnx } from '../../lib/io/onnx/export.js';
+import { loadOnnx, OnnxModel } from '../../lib/io/onnx/model.js';
+import { loadTfjsLayers, TfjsModel } from '../../lib/io/tfjs/index.js';
+import { buildModel } from '../../lib/models/index.js';
+import { moduleFromJSON, type Module, type ModuleJSON } from '../../lib/nn/module.js';
+import { manualSeed, randn } from '../../lib/tensor/random.js';
+import type { Tensor } from '../../lib/tensor/tensor.js';
+import { loadCheckpoint, saveCheckpoint } from '../../lib/train/checkpoint.js';
+import { replaceHead } from '../../lib/transfer/head.js';
+import { nsfwMobileNetV2 } from './tfjs-helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'convkit-imported-arch-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** The architecture as it is stored in a checkpoint (through JSON text). */
+function throughJson(model: Module): ModuleJSON {
+  return JSON.parse(JSON.stringify(model.toJSON())) as ModuleJSON;
+}
+
+function rebuild(model: Module): Module {
+  const copy = moduleFromJSON(throughJson(model));
+  copy.loadStateDict(model.stateDict());
+  return copy.eval();
+}
+
+function outputOf(model: Module, x: Tensor): number[] {
+  return Array.from(noGrad(() => model.eval().forward(x) as Tensor).data);
+}
+
+function weightBytes(model: Module): number {
+  let n = 0;
+  for (const t of model.stateDict().values()) n += 4 * t.size;
+  return n;
+}
+
+describe('OnnxModel architecture (toJSON / moduleFromJSON)', () => {
+  it('round-trips the tiny PyTorch export bit for bit, without weight bytes in the JSON', () => {
+    manualSeed(1);
+    const model = loadOnnx('test/fixtures/onnx/tiny.onnx');
+    const json = throughJson(model);
+    expect(json.type).toBe('OnnxModel');
+    expect(json.children).toBeUndefined();
+    const copy = moduleFromJSON(json);
+    expect(copy).toBeInstanceOf(OnnxModel);
+    // Placeholders: the right names and shapes, all zero until the state dict is loaded.
+    const shapes = (m: Module): [string, number[]][] => [...m.stateDict()].map(([k, t]) => [k, [...t.shape]]);
+    expect(shapes(copy)).toEqual(shapes(model));
+    expect([...copy.stateDict().values()].every((t) => t.data.every((v) => v === 0))).toBe(true);
+    copy.loadStateDict(model.stateDict());
+    const x = randn([2, 3, 8, 8]);
+    expect(outputOf(copy, x)).toEqual(outputOf(model, x));
+    // Rebuilding the rebuilt model gives the same architecture.
+    expect(throughJson(copy)).toEqual(json);
+  });
+
+  it('keeps a replaced head (and a second replacement) through the architecture', () => {
+    manualSeed(2);
+    const model = loadOnnx('test/fixtures/onnx/tiny.onnx');
+    replaceHead(model, 5);
+    const x = randn([2, 3, 8, 8]);
+    const json = throughJson(model);
+    expect((json.config['replaced'] as unknown as Record<string, ModuleJSON>)['fc']).toEqual({ type: 'Linear', config: { inFeatures: 64, outFeatures: 5, bias: true } });
+    const copy = rebuild(model);
+    expect(copy.stateDict().get('fc.weight')!.shape).toEqual([5, 64]);
+    expect(outputOf(copy, x)).toEqual(outputOf(model, x));
+    // The rebuilt head is the graph's head: changing its weights changes the output.
+    const before = outputOf(copy, x);
+    (copy.getModule('fc') as unknown as { weight: Tensor }).weight.data[0]! += 1;
+    expect(outputOf(copy, x)).not.toEqual(before);
+    replaceHead(model, 2);
+    expect(outputOf(rebuild(model), x)).toEqual(outputOf(model, x));
+    expect(outputOf(rebuild(model), x)).toHaveLength(4);
+  });
+
+  it('saves and loads a convkit checkpoint of an imported, head-replaced model', async () => {
+    manualSeed(3);
+    const model = loadOnnx('test/fixtures/onnx/tiny.onnx');
+    replaceHead(model, 4);
+    const file = await saveCheckpoint(join(root, 'tiny.safetensors'), { model, classes: ['a', 'b', 'c', 'd'] });
+    const ckpt = await loadCheckpoint(file);
+    expect(ckpt.model).toBeInstanceOf(OnnxModel);
+    expect(ckpt.meta.classes).toEqual(['a', 'b', 'c', 'd']);
+    const x = randn([2, 3, 8, 8]);
+    expect(outputOf(ckpt.model, x)).toEqual(outputOf(model, x));
+  });
+
+  it('a ResNet-18 graph (convkit export, 11.7 M parameters) round-trips, and its JSON is far below its weight bytes', () => {
+    manualSeed(4);
+    const zoo = buildModel('resnet18', { numClasses: 10 }).eval();
+    const { bytes } = exportOnnx(zoo, { inputShape: [3, 32, 32], verify: false });
+    const model = loadOnnx(bytes);
+    const text = JSON.stringify(model.toJSON());
+    const weights = weightBytes(model);
+    console.log(`ResNet-18 ONNX: architecture JSON ${text.length} bytes, weights ${weights} bytes`);
+    expect(weights).toBeGreaterThan(40_000_000);
+    expect(text.length).toBeLessThan(weights / 500);
+    const x = randn([1, 3, 32, 32]);
+    expect(outputOf(rebuild(model), x)).toEqual(outputOf(model, x));
+  });
+});
+
+describe('TfjsModel architecture (toJSON / moduleFromJSON): nsfwjs MobileNetV2', () => {
+  let model: TfjsModel;
+  beforeAll(async () => {
+    const fixture = await nsfwMobileNetV2();
+    model = await loadTfjsLayers({ modelJson: fixture.modelJson, weightData: [fixture.weightData] });
+  });
+
+  it('round-trips bit for bit (dequantised float32 weights from the state dict), without weight bytes in the JSON', () => {
+    manualSeed(5);
+    const json = throughJson(model);
+    expect(json.type).toBe('TfjsModel');
+    const text = JSON.stringify(json);
+    const weights = weightBytes(model);
+    console.log(`nsfwjs MobileNetV2 TF.js: architecture JSON ${text.length} bytes, weights ${weights} bytes`);
+    expect(text.length).toBeLessThan(weights / 20);
+    const copy = moduleFromJSON(json);
+    expect(copy).toBeInstanceOf(TfjsModel);
+    expect([...copy.stateDict().keys()]).toEqual([...model.stateDict().keys()]);
+    copy.loadStateDict(model.stateDict());
+    const x = randn([1, 3, 224, 224]);
+    expect(outputOf(copy, x)).toEqual(outputOf(model, x));
+  });
+
+  it('keeps a replaced head through a checkpoint', async () => {
+    manualSeed(6);
+    replaceHead(model, 3);
+    const x = randn([2, 3, 224, 224]);
+    const expected = outputOf(model, x);
+    expect(expected).toHaveLength(6);
+    const file = await saveCheckpoint(join(root, 'nsfw.safetensors'), { model });
+    const ckpt = await loadCheckpoint(file);
+    expect(ckpt.model).toBeInstanceOf(TfjsModel);
+    expect(ckpt.meta.architecture.config['replaced']).toEqual({ dense_3: { type: 'Linear', config: { inFeatures: 128, outFeatures: 3, bias: true } } });
+    expect(outputOf(ckpt.model, x)).toEqual(expected);
+  });
+});
