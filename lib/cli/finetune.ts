@@ -6,7 +6,11 @@
  * (`--freeze none`, the backbone then trains at `--backbone-lr-scale` x `--lr`). With the whole
  * backbone frozen the penultimate features are cached on disk (`--cache-features`, default on)
  * and the head trains on them; a later run with the same backbone, data and preprocessing reuses
- * the cache. Writes a checkpoint of the fine-tuned model and a report like `convkit train`.
+ * the cache. Writes a checkpoint of the fine-tuned model and a report like `convkit train`:
+ * per-epoch `last`/`best` checkpoints through `fit` (of the head alone while it trains on cached
+ * features), resumable with `resume`, and `model.safetensors`, a convkit checkpoint of the whole
+ * fine-tuned model that `convkit predict --model` and `convkit evaluate` load. Imported ONNX and
+ * TF.js graphs are registered architectures, so they checkpoint exactly as zoo models do.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -16,7 +20,7 @@ import { DataLoader } from '../data/loader.js';
 import type { Dataset, Preprocess, SkippedSample } from '../data/types.js';
 import { ArgumentError } from '../errors.js';
 import { loadOnnx, OnnxModel } from '../io/onnx/model.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { loadSafetensors } from '../io/safetensors.js';
 import { loadTfjsLayers } from '../io/tfjs/index.js';
 import { TfjsModel } from '../io/tfjs/model.js';
 import { buildModel, modelNames } from '../models/index.js';
@@ -69,6 +73,8 @@ export interface FinetuneCommandOptions {
   workers?: number;
   seed?: number;
   progress?: ProgressMode;
+  /** Continue the run in `out` from its `last.safetensors` (same options as the run that wrote it). */
+  resume?: boolean;
   log?: (line: string) => void;
 }
 
@@ -80,7 +86,7 @@ export interface FinetuneCommandResult {
   classes: string[];
   preprocess: Preprocess;
   evaluation: Evaluation | null;
-  /** The checkpoint (zoo models) or weights file (imported graphs) of the fine-tuned model. */
+  /** The convkit checkpoint of the fine-tuned model (`<out>/model.safetensors`). */
   checkpoint: string;
   /** Whether head training ran on cached features, and whether the cache was reused. */
   cache: { used: boolean; hit: boolean; path: string | null; buildSeconds: number | null };
@@ -247,8 +253,6 @@ export async function runFinetune(o: FinetuneCommandOptions): Promise<FinetuneCo
   const scheduler = (o.scheduler ?? 'cosine') === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: Math.max(1, o.epochs) }) : undefined;
   const train = new DataLoader(trainSet, { batchSize, shuffle: true, seed, workers: useCache ? 0 : workers, onSkip });
   const val: BatchSource | undefined = testSet === undefined ? undefined : new DataLoader(testSet, { batchSize: Math.max(batchSize, 128), workers: useCache ? 0 : workers, onSkip });
-  // Imported graphs are not registered module types, so fit cannot checkpoint them; their weights are saved below.
-  const checkpointable = zoo !== null || useCache;
   try {
     const result = await fit(trainModel, {
       train,
@@ -257,7 +261,8 @@ export async function runFinetune(o: FinetuneCommandOptions): Promise<FinetuneCo
       ...(scheduler !== undefined ? { scheduler } : {}),
       epochs: o.epochs,
       metrics: ['loss', 'accuracy', 'top5'],
-      ...(checkpointable ? { outDir: o.out } : {}),
+      outDir: o.out,
+      ...(o.resume === true ? { resume: true as const } : {}),
       ...(stages.length > 0 ? { callbacks: [unfreezeSchedule({ stages })] } : {}),
       classes,
       preprocess,
@@ -269,10 +274,7 @@ export async function runFinetune(o: FinetuneCommandOptions): Promise<FinetuneCo
     const evalSource = val ?? new DataLoader(trainSet, { batchSize: Math.max(batchSize, 128) });
     const evaluation = result.interrupted ? null : await evaluate(trainModel, evalSource);
     if (evalSource !== val) await evalSource.close();
-    const checkpoint = zoo !== null
-      ? await saveCheckpoint(join(o.out, 'model.safetensors'), { model, classes, preprocess, history: result.history as never, settings })
-      : join(o.out, 'model.safetensors');
-    if (zoo === null) await saveSafetensors(checkpoint, model.stateDict(), { format: 'pt', classes: JSON.stringify(classes), preprocess: JSON.stringify(preprocess) });
+    const checkpoint = await saveCheckpoint(join(o.out, 'model.safetensors'), { model, classes, preprocess, history: result.history as never, settings });
     const epochSeconds = result.history.length === 0 ? null : result.history.reduce((s, r) => s + r.seconds, 0) / result.history.length;
     const reportSettings = {
       ...settings,
