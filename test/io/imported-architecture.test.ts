@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noGrad } from '../../lib/autograd/grad-mode.js';
 import { exportOnnx } from '../../lib/io/onnx/export.js';
 import { loadOnnx, OnnxModel } from '../../lib/io/onnx/model.js';
+import { decodeModel, encodeModel, int64 } from '../../lib/io/onnx/proto.js';
 import { loadTfjsLayers, TfjsModel } from '../../lib/io/tfjs/index.js';
 import { buildModel } from '../../lib/models/index.js';
 import { moduleFromJSON, type Module, type ModuleJSON } from '../../lib/nn/module.js';
@@ -61,6 +62,49 @@ describe('OnnxModel architecture (toJSON / moduleFromJSON)', () => {
     expect(outputOf(copy, x)).toEqual(outputOf(model, x));
     // Rebuilding the rebuilt model gives the same architecture.
     expect(throughJson(copy)).toEqual(json);
+  });
+
+  it('keeps integer initializers (a Reshape shape) and Constant nodes in the architecture, and routes a MatMul ([in, out]) head', () => {
+    manualSeed(9);
+    const floats = (name: string, dims: number[]): object => ({ name, data_type: 1, dims, float_data: Array.from(randn(dims.length === 0 ? [1] : dims).data) });
+    const graph = {
+      node: [
+        { op_type: 'Conv', input: ['x', 'conv.weight', 'conv.bias'], output: ['c'] },
+        { op_type: 'Mul', input: ['c', 'scale'], output: ['m'] },
+        { op_type: 'Constant', input: [], output: ['k'], attribute: [{ name: 'value', type: 4, t: { data_type: 1, dims: [1], float_data: [1.5] } }] },
+        { op_type: 'Add', input: ['m', 'k'], output: ['a'] },
+        { op_type: 'Reshape', input: ['a', 'shape'], output: ['r'] },
+        { op_type: 'MatMul', input: ['r', 'head.weight'], output: ['mm'] },
+        { op_type: 'Add', input: ['mm', 'head.bias'], output: ['y'] },
+      ],
+      initializer: [
+        floats('conv.weight', [2, 1, 3, 3]),
+        floats('conv.bias', [2]),
+        floats('scale', []),
+        { name: 'shape', data_type: 7, dims: [2], int64_data: [-1, 8] },
+        floats('head.weight', [8, 3]),
+        floats('head.bias', [3]),
+      ],
+      input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }, { dim_value: 4 }, { dim_value: 4 }] } } } }],
+      output: [{ name: 'y', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 3 }] } } } }],
+    };
+    const model = loadOnnx(encodeModel({ ir_version: 7, opset_import: [{ domain: '', version: 13 }], graph }));
+    expect([...model.stateDict().keys()].sort()).toEqual(['conv.bias', 'conv.weight', 'head.bias', 'head.weight', 'scale']);
+    // The stored graph: float initializers without data, the int64 shape with its values.
+    const stored = decodeModel(Buffer.from(model.toJSON().config['graph'] as string, 'base64'), 'test');
+    const byName = new Map(stored.graph!.initializer.map((t) => [t.name, t]));
+    expect(byName.get('shape')!.int64_data.map(int64)).toEqual([-1, 8]);
+    for (const name of ['conv.weight', 'conv.bias', 'scale', 'head.weight', 'head.bias']) {
+      const t = byName.get(name)!;
+      expect([t.raw_data.length, t.float_data.length]).toEqual([0, 0]);
+    }
+    const x = randn([2, 1, 4, 4]);
+    expect(outputOf(rebuild(model), x)).toEqual(outputOf(model, x));
+    const linear = replaceHead(model, 5);
+    expect(linear.weight.shape).toEqual([5, 8]);
+    const y = outputOf(model, x);
+    expect(y).toHaveLength(10);
+    expect(outputOf(rebuild(model), x)).toEqual(y);
   });
 
   it('keeps a replaced head (and a second replacement) through the architecture', () => {
