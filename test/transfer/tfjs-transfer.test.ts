@@ -58,7 +58,7 @@ describe.skipIf(!haveNsfwjs)('transfer learning on nsfwjs MobileNetV2 (skipped w
     const testAll = loadMnist(dir, { ...opts, split: 'test' });
     const train = new SubsetDataset(trainAll, await balancedIndices(trainAll, 20, trainAll.labels()));
     const test = new SubsetDataset(testAll, Array.from({ length: 200 }, (_, i) => i));
-    const r = await runTransferComparison({ artifacts: { modelJson: f.modelJson, weightData: f.weightData }, train, test, cacheDir: join(root, 'cache'), headEpochs: 20, endToEndEpochs: 0 });
+    const r = await runTransferComparison({ artifacts: { modelJson: f.modelJson, weightData: f.weightData }, train, test, cacheDir: join(root, 'cache'), preprocess: opts, headEpochs: 20, endToEndEpochs: 0 });
     console.log(`reduced demo: pretrained frozen ${(r.pretrainedFrozen * 100).toFixed(1)}%, random frozen ${(r.randomFrozen * 100).toFixed(1)}%, head epoch ${r.cachedEpochSeconds.toFixed(3)} s cached vs ${r.backboneEpochSeconds.toFixed(2)} s through the backbone`);
     expect(r.pretrainedFrozen - r.randomFrozen).toBeGreaterThanOrEqual(0.05);
     expect(r.backboneEpochSeconds).toBeGreaterThan(r.cachedEpochSeconds);
