@@ -143,6 +143,8 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(2, 4, 4, 2, {9, 8}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2})},                // groups 2, dilation 2
       {make(2, 6, 6, 6, {9, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},                // depthwise
       {make(2, 4, 8, 4, {8, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})},                // depthwise x2 multiplier, stride 2
+      {make(2, 4, 4, 4, {9, 11}, {3, 3}, {2, 3}, {3, 4}, {2, 1}, {2, 1})},              // depthwise, padding > stride, dilation
+      {make(1, 3, 3, 3, {2, 3}, {3, 3}, {2, 2}, {4, 5}, {4, 5}, {1, 1}), true, Activation::kRelu6},  // depthwise, padding wider than input
       {make(3, 8, 5, 1, {6, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1})},                // pointwise
       {make(2, 8, 6, 2, {9, 9}, {1, 1}, {2, 2}, {0, 0}, {0, 0}, {1, 1})},                // 1x1 stride 2 downsample, groups
       {make(2, 3, 4, 1, {8, 7}, {2, 4}, {1, 1}, {0, 1}, {1, 2}, {1, 1})},                // even kernel, asymmetric 'same'
