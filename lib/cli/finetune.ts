@@ -32,6 +32,7 @@ import { oneBasedEpochs } from '../report/charts.js';
 import { writeReport } from '../report/write-report.js';
 import type { BatchSource } from '../data/types.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { checkResumeSchedule } from './train.js';
 import { evaluate, type Evaluation } from '../train/evaluate.js';
 import { fit, type FitResult } from '../train/fit.js';
 import type { ProgressMode } from '../train/progress.js';
@@ -173,6 +174,7 @@ export async function runFinetune(o: FinetuneCommandOptions): Promise<FinetuneCo
   const freeze = o.freeze ?? 'all';
   const stages = o.unfreeze === undefined || o.unfreeze === '' ? [] : parseUnfreeze(o.unfreeze);
   const useCache = o.cacheFeatures ?? (freeze === 'all' && stages.length === 0);
+  if (o.resume === true && (o.scheduler ?? 'cosine') === 'cosine') checkResumeSchedule(o);
   if (useCache && (freeze !== 'all' || stages.length > 0)) {
     throw new ArgumentError(`--cache-features needs --freeze all and no --unfreeze: cached features only fit a backbone that stays frozen`);
   }
@@ -212,6 +214,7 @@ export async function runFinetune(o: FinetuneCommandOptions): Promise<FinetuneCo
     backboneLrScale: o.backboneLrScale ?? 0.1,
     freeze,
     unfreeze: o.unfreeze ?? 'none',
+    scheduler: o.scheduler ?? 'cosine',
     cacheFeatures: useCache,
     seed,
     parameters: model.numParameters(),

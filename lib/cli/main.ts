@@ -176,9 +176,10 @@ program
   .option('--weight-decay <x>', 'weight decay', (v: string) => nonNegativeNumber(v, '--weight-decay'))
   .option('--workers <n>', 'decode/augment worker threads', (v: string) => nonNegativeNumber(v, '--workers'), 0)
   .option('--seed <n>', 'seed', (v: string) => nonNegativeNumber(v, '--seed'), 0)
+  .option('--resume', 'continue the run in --out from last.safetensors')
   .option('--progress <mode>', 'bar, lines, none or auto', oneOf(['bar', 'lines', 'none', 'auto'] as const, '--progress'), 'auto')
   .action(async (opts: FinetuneCommandOptions) => {
-    const r = await runFinetune(opts);
+    const r = await runFinetune({ ...opts, resume: opts.resume === true });
     if (r.evaluation !== null) {
       const e = r.evaluation;
       console.log(`accuracy ${(e.accuracy * 100).toFixed(2)}% on ${e.count} images; ${r.cache.used ? (r.cache.hit ? 'cached features reused' : 'features cached') : 'trained through the backbone'}; model: ${r.checkpoint}`);

@@ -21,13 +21,17 @@ export interface PredictCommandOptions {
   log?: (line: string) => void;
 }
 
-/** Resolves `--model`: a file, or a run directory (best checkpoint first). */
+/**
+ * Resolves `--model`: a file, or a run directory: its `model.safetensors` (the whole model `convkit
+ * finetune` writes last; its best/last checkpoints hold only the head when it trained on cached
+ * features), else `best.safetensors`, else `last.safetensors`.
+ */
 export async function checkpointPath(model: string): Promise<string> {
   const st = statSync(model, { throwIfNoEntry: false });
   if (st === undefined) throw new ArgumentError(`--model ${model}: no such file or directory`);
   if (!st.isDirectory()) return model;
-  for (const name of ['best.safetensors', 'last.safetensors']) if (existsSync(join(model, name))) return join(model, name);
-  throw new ArgumentError(`--model ${model}: the directory holds no best.safetensors or last.safetensors`);
+  for (const name of ['model.safetensors', 'best.safetensors', 'last.safetensors']) if (existsSync(join(model, name))) return join(model, name);
+  throw new ArgumentError(`--model ${model}: the directory holds no model.safetensors, best.safetensors or last.safetensors`);
 }
 
 /** Runs the prediction; see the module comment. */

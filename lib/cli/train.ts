@@ -152,7 +152,7 @@ function firstConv(model: Module): Conv2d | undefined {
  * restart the cosine. Refuses that with the way out (the sidecar of last.safetensors says how the
  * run was started).
  */
-function checkResumeSchedule(o: TrainCommandOptions): void {
+export function checkResumeSchedule(o: { out: string; epochs: number }): void {
   let settings: { epochs?: unknown; scheduler?: unknown };
   try {
     settings = (JSON.parse(readFileSync(join(o.out, 'last.json'), 'utf8')) as { settings?: typeof settings }).settings ?? {};

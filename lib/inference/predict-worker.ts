@@ -8,6 +8,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { noGrad } from '../autograd/grad-mode.js';
 import { InternalError } from '../errors.js';
+// Side-effect imports: the module types a model JSON may name (layers, zoo, imported graphs).
+import '../io/onnx/model.js';
+import '../io/tfjs/model.js';
 import '../models/index.js';
 import '../nn/index.js';
 import { moduleFromJSON, type Module } from '../nn/module.js';

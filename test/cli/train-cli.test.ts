@@ -133,9 +133,16 @@ describe('convkit train / evaluate / predict on an image folder', () => {
     const fine = run(['finetune', '--from', join(out, 'last.safetensors'), '--data', folder, '--epochs', '2', '--out', ft, '--cache-dir', join(dir, 'cache'), '--progress', 'none']);
     expect(fine.status, fine.stderr).toBe(0);
     expect(fine.stdout).toMatch(/^accuracy \d+\.\d+% on \d+ images; features cached; model: .*model\.safetensors$/m);
-    const ftPred = run(['predict', '--model', join(ft, 'model.safetensors'), '--input', folder, '--output', join(dir, 'ft.jsonl')]);
+    // The run folder: predict takes its model.safetensors (best/last hold only the head trained on cached features).
+    const ftPred = run(['predict', '--model', ft, '--input', folder, '--output', join(dir, 'ft.jsonl')]);
     expect(ftPred.status, ftPred.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'ft.jsonl'), 'utf8').trim().split('\n')).toHaveLength(report.count);
+    const ftRows = readFileSync(join(dir, 'ft.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { error?: string });
+    expect(ftRows).toHaveLength(report.count);
+    expect(ftRows.filter((r) => r.error !== undefined)).toEqual([]);
+    // --resume with another --epochs would restart the cosine schedule: refused with the way out.
+    const more = run(['finetune', '--from', join(out, 'last.safetensors'), '--data', folder, '--epochs', '3', '--out', ft, '--cache-dir', join(dir, 'cache'), '--progress', 'none', '--resume']);
+    expect(more.status).not.toBe(0);
+    expect(more.stderr).toMatch(/--resume: the run in .* was started with --epochs 2 and a cosine schedule/);
   }, 180_000);
 });
 

@@ -46,7 +46,7 @@ describe('BufferArena', () => {
   it('a buffer transferred away (detached) is replaced', () => {
     const arena = new BufferArena();
     const a = arena.run(() => allocateUninitialized(16, 't'));
-    structuredClone(a.buffer, { transfer: [a.buffer] });
+    structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
     expect(a.length).toBe(0);
     const b = arena.run(() => allocateUninitialized(16, 't'));
     expect(b.length).toBe(16);
