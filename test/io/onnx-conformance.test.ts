@@ -18,8 +18,6 @@ const OPERATORS = [
 
 /** Cases of those operators that are not run, each with the reason. */
 const EXCLUDED: Record<string, string> = {
-  test_maxpool_with_argmax_2d_precomputed_pads: 'MaxPool Indices output (unsupported by design)',
-  test_maxpool_with_argmax_2d_precomputed_strides: 'MaxPool Indices output (unsupported by design)',
   test_training_dropout: 'training-mode dropout: the mask is random (ONNX draws it with numpy)',
   test_training_dropout_default: 'training-mode dropout: the mask is random',
   test_training_dropout_default_mask: 'training-mode dropout: the mask is random',

@@ -216,8 +216,34 @@ describe('loadOnnx errors', () => {
     });
     expect(() => loadOnnx(model)).toThrow(ArgumentError);
     expect(() => loadOnnx(model)).toThrow(
-      "<buffer>: unsupported ONNX operators (opset 13): Selu 'act', MinPool 'pool', MaxPool 'mp' (the Indices output), Conv 'custom' (domain 'com.example')",
+      "<buffer>: unsupported ONNX operators (opset 13): Selu 'act', MinPool 'pool', Conv 'custom' (domain 'com.example')",
     );
+  });
+
+  it.each([
+    // Worked by hand on x = arange(6) as [1, 1, 2, 3], windows 1x2: the maximum is each window's right element.
+    ['row-major', 0, [0, 0, 0, 0], [1, 2, 4, 5], [1, 2, 4, 5]],
+    ['column-major (storage_order 1: h + w * H)', 1, [0, 0, 0, 0], [1, 2, 4, 5], [2, 4, 3, 5]],
+    ['asymmetric padding (the kernel pools a padded copy; indices still count in the input)', 0, [0, 1, 0, 0], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]],
+  ])('MaxPool Indices output, %s', (_name, storageOrder, pads, values, want) => {
+    const model = encodeModel({
+      node: [
+        {
+          op_type: 'MaxPool', name: 'mp', input: ['x'], output: ['y', 'idx'],
+          attribute: [
+            { name: 'kernel_shape', type: 7, ints: [1, 2] },
+            { name: 'storage_order', type: 2, i: storageOrder },
+            { name: 'pads', type: 7, ints: pads },
+          ],
+        },
+      ],
+      input: [{ name: 'x' }],
+      output: [{ name: 'y' }, { name: 'idx' }],
+    });
+    const out = loadOnnx(model).forward(new Tensor(Float32Array.from([0, 1, 2, 3, 4, 5]), [1, 1, 2, 3])) as unknown as [Tensor, Tensor];
+    expect(Array.from(out[0].data)).toEqual(values);
+    expect(Array.from(out[1].data)).toEqual(want);
+    expect(out[1].shape).toEqual(out[0].shape);
   });
 
   it('refuses external data, unsupported data types and absurd dims before allocating', () => {

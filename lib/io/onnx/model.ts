@@ -22,7 +22,7 @@ import { ArgumentError, FormatError, ShapeError, invalidArgument } from '../../e
 import { Module, moduleFromJSON, registerModuleType, type JsonValue, type ModuleJSON } from '../../nn/module.js';
 import { formatShape } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { OPERATORS, unsupportedUse, type Kernel, type RunContext } from './ops.js';
+import { OPERATORS, type Kernel, type RunContext } from './ops.js';
 import {
   IntTensor,
   decodeModel,
@@ -159,10 +159,6 @@ export class OnnxModel extends Module {
       const label = `${node.op_type} '${node.name}'`;
       if (node.domain !== '' && node.domain !== 'ai.onnx') problems.push(`${label} (domain '${node.domain}')`);
       else if (OPERATORS[node.op_type] === undefined) problems.push(label);
-      else {
-        const why = unsupportedUse(node);
-        if (why !== undefined) problems.push(`${label} (${why})`);
-      }
     }
     if (problems.length > 0) {
       throw new ArgumentError(`${source}: unsupported ONNX operators (opset ${this.opset}): ${problems.join(', ')}`);

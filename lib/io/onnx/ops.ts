@@ -292,6 +292,9 @@ function compilePool(spec: NodeSpec, kind: 'max' | 'avg'): Kernel {
   windowOf(spec, a, kernel, kernel);
   const ceilMode = a.int('ceil_mode', 0) === 1;
   const countIncludePad = a.int('count_include_pad', 0) === 1;
+  // MaxPool's optional second output: the flat index of each maximum in the input tensor.
+  const wantIndices = kind === 'max' && spec.node.output.length > 1 && spec.node.output[1] !== '';
+  const columnMajor = a.int('storage_order', 0) === 1;
   if (kind === 'avg') a.unsupported('dilations', (t) => (t.ints('dilations') ?? []).every((d) => d === 1), 'AveragePool with dilations');
   return (inputs) => {
     let x = floatInput(spec, inputs, 0);
@@ -300,12 +303,17 @@ function compilePool(spec: NodeSpec, kind: 'max' | 'avg'): Kernel {
     checkPadded(spec, x.shape, win.begin, win.end);
     const base = { kernelSize: win.kernel, stride: win.strides, ceilMode };
     if (kind === 'max') {
+      const inner = x.shape.slice(2);
       let padding = win.begin;
+      let shift = new Array<number>(rank).fill(0);
       if (!symmetric(win, true)) {
         x = F.pad(x, padList(win.begin, win.end), { value: -Infinity });
         padding = new Array<number>(rank).fill(0);
+        shift = win.begin;
       }
-      return [MAXPOOL[rank - 1]!(x, { ...base, padding, dilation: win.dilations })];
+      if (!wantIndices) return [MAXPOOL[rank - 1]!(x, { ...base, padding, dilation: win.dilations })];
+      const [y, local] = MAXPOOL[rank - 1]!(x, { ...base, padding, dilation: win.dilations, returnIndices: true }) as unknown as [Tensor, Tensor];
+      return [y, onnxPoolIndices(local, x.shape.slice(2), inner, shift, columnMajor)];
     }
     const pool = AVGPOOL[rank - 1]!;
     if (symmetric(win, true)) return [pool(x, { ...base, padding: win.begin, countIncludePad })];
@@ -319,6 +327,33 @@ function compilePool(spec: NodeSpec, kind: 'max' | 'avg'): Kernel {
     const coverage = pool(F.pad(ones, list), { ...base, padding: zero, countIncludePad: true });
     return [div(sum, coverage)];
   };
+}
+
+/**
+ * ONNX MaxPool's Indices: for each output, the index of its maximum in the input tensor, flattened
+ * as (n * C + c) * plane + the position within the plane (row-major, or column-major with
+ * storage_order 1, as ONNX's reference computes it). `local` holds positions within the planes the
+ * kernel pooled (`pooled` sizes), which were the input shifted by `shift` when padding was applied
+ * separately.
+ */
+function onnxPoolIndices(local: Tensor, pooled: readonly number[], input: readonly number[], shift: readonly number[], columnMajor: boolean): IntTensor {
+  const outPlane = shapeSize(local.shape.slice(2));
+  const inPlane = shapeSize(input);
+  const rank = input.length;
+  const values = new Array<number>(local.size);
+  const coord = new Array<number>(rank);
+  for (let i = 0; i < local.size; i++) {
+    let r = local.data[i]!;
+    for (let d = rank - 1; d >= 0; d--) {
+      coord[d] = (r % pooled[d]!) - shift[d]!;
+      r = Math.floor(r / pooled[d]!);
+    }
+    let flat = 0;
+    if (columnMajor) for (let d = rank - 1; d >= 0; d--) flat = flat * input[d]! + coord[d]!;
+    else for (let d = 0; d < rank; d++) flat = flat * input[d]! + coord[d]!;
+    values[i] = Math.floor(i / outPlane) * inPlane + flat;
+  }
+  return new IntTensor(values, local.shape, 7);
 }
 
 function compileGlobalPool(spec: NodeSpec, kind: 'max' | 'avg'): Kernel {
@@ -783,9 +818,3 @@ export const OPERATORS: Record<string, (spec: NodeSpec) => Kernel> = {
   Squeeze: (spec) => compileSqueezeLike(spec, false),
   Cast: compileCast,
 };
-
-/** A reason a node cannot run even though its operator is supported, or undefined. */
-export function unsupportedUse(node: NodeMsg): string | undefined {
-  if (node.op_type === 'MaxPool' && node.output.length > 1 && node.output[1] !== '') return 'the Indices output';
-  return undefined;
-}
