@@ -14,13 +14,13 @@
 // and learning rate as (c)); and the per-epoch time of head training on cached features vs through
 // the frozen backbone. `--only` runs (a) plus the listed others; `--augment crop` is mirror plus a
 // random crop padded by size/8; `--range 11` scales pixels to [-1, 1] (Keras's preprocess_input).
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadMnist } from '../dist/data/idx.js';
 import { balancedIndices, runTransferComparison, SubsetDataset } from '../dist/transfer/demo.js';
+import { nsfwjsArtifacts } from './nsfwjs-artifacts.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -41,23 +41,6 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-const require = createRequire(import.meta.url);
-
-/** nsfwjs's MobileNetV2 model.json and weights, read straight from the package files (fast). */
-async function nsfwjsArtifacts() {
-  const pkg = require('nsfwjs/models/mobilenet_v2');
-  const m = pkg.MobileNetV2Model;
-  const json = await m.modelJson();
-  const entry = require.resolve('nsfwjs/models/mobilenet_v2');
-  const root = entry.slice(0, entry.lastIndexOf('/dist/'));
-  const shards = m.weightBundles.map((_, i) => {
-    const text = readFileSync(join(root, 'dist', 'models', 'mobilenet_v2', `group1-shard${i + 1}of${m.weightBundles.length}.min.js`), 'utf8');
-    const match = /\.exports="([A-Za-z0-9+/=]+)"/.exec(text);
-    if (match === null) throw new Error('nsfwjs: no base64 weight string in the bundle');
-    return Buffer.from(match[1], 'base64');
-  });
-  return { modelJson: json.default ?? json, weightData: Buffer.concat(shards), name: 'nsfwjs MobileNetV2' };
-}
 
 const full = '/usr/share/datasets/fashion-mnist';
 const dir = existsSync(join(full, 'train-images-idx3-ubyte.gz')) ? full : new URL('../data/fashion-mnist-demo', import.meta.url).pathname;
@@ -74,7 +57,7 @@ const test = new SubsetDataset(testAll, Array.from({ length: Math.min(Number(val
 const log = (line) => process.stderr.write(`${line}\n`);
 log(`data: ${dir}; ${train.length} training images, ${test.length} test images, 3x${size}x${size}`);
 const r = await runTransferComparison({
-  artifacts: await nsfwjsArtifacts(),
+  artifacts: { ...(await nsfwjsArtifacts()), name: 'nsfwjs MobileNetV2' },
   train,
   test,
   cacheDir: values['cache-dir'],

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Tensor } from '../../lib/tensor/tensor.js';
+import { nsfwjsArtifacts } from '../../scripts/nsfwjs-artifacts.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -72,24 +73,10 @@ export function maxAbsDiff(a: Tensor, b: Tensor): number {
   return m;
 }
 
-/** nsfwjs 4.4.0's MobileNetV2 (uint8-quantised, Keras 2.2.4). */
+/** nsfwjs 4.4.0's MobileNetV2 (uint8-quantised, Keras 2.2.4); see scripts/nsfwjs-artifacts.mjs. */
 export async function nsfwMobileNetV2(): Promise<Fixture> {
-  const pkg = require('nsfwjs/models/mobilenet_v2') as {
-    MobileNetV2Model: { modelJson: () => Promise<{ default?: unknown }>; weightBundles: (() => Promise<{ default?: unknown }>)[] };
-  };
-  const m = pkg.MobileNetV2Model;
-  const json = await m.modelJson();
-  // Each weight bundle is a browserify module exporting one base64 string. Requiring it takes V8
-  // ~20 s (a 3.5 MB minified bundle), so read the string straight from the file it loads.
-  const entry = require.resolve('nsfwjs/models/mobilenet_v2');
-  const root = entry.slice(0, entry.lastIndexOf('/dist/'));
-  const shards = m.weightBundles.map((_, i) => {
-    const text = readFileSync(join(root, 'dist', 'models', 'mobilenet_v2', `group1-shard${i + 1}of${m.weightBundles.length}.min.js`), 'utf8');
-    const match = /\.exports="([A-Za-z0-9+/=]+)"/.exec(text);
-    if (match === null) throw new Error('nsfwjs: no base64 weight string in the bundle');
-    return Buffer.from(match[1]!, 'base64');
-  });
-  return { modelJson: (json.default ?? json) as Fixture['modelJson'], weightData: Buffer.concat(shards) };
+  const { modelJson, weightData } = await nsfwjsArtifacts();
+  return { modelJson: modelJson as Fixture['modelJson'], weightData };
 }
 
 /** The folder of @upscalerjs/default-model's model.json (a float32 RDN, Keras 2.10). */

@@ -1,0 +1,1 @@
+export declare function nsfwjsArtifacts(): Promise<{ modelJson: unknown; weightData: Buffer }>;
