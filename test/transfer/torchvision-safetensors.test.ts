@@ -13,19 +13,10 @@ import { loadSafetensors } from '../../lib/io/safetensors.js';
 import { buildModel } from '../../lib/models/index.js';
 import { packageRoot } from '../../lib/native.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
+import { PYTHON, readFloats, torchVersion, torchSkipReason as skipReason } from '../helpers/torchvision.js';
 
-const PYTHON = '/usr/bin/python3';
 const MODELS = [['resnet18', 'resnet18'], ['mobilenet_v2', 'mobilenetV2']] as const;
 const CACHE = join(tmpdir(), 'convkit-torchvision-safetensors');
-
-const probe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__)'], { encoding: 'utf8' }) : undefined;
-const torchVersion = probe?.status === 0 ? probe.stdout.trim() : undefined;
-const skipReason = torchVersion === undefined ? `skipped: ${PYTHON} with torch and torchvision is not available` : '';
-
-function readFloats(path: string): Float32Array {
-  const b = readFileSync(path);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
 
 function ensureWritten(): void {
   const fresh = MODELS.every(([m]) => {
