@@ -24,7 +24,6 @@ import { BatchNorm2d, Conv2d, Identity, ReLU, ReLU6 } from '../nn/layers/index.j
 import { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 
-type Act = ConvActivation;
 
 /** Tensors already activated by a fused convolution, by activation. */
 const activated = { relu: new WeakSet<Tensor>(), relu6: new WeakSet<Tensor>() };
@@ -35,9 +34,9 @@ class FusedConv2d extends Module {
   readonly #bias: Float32Array;
   readonly #wShape: number[];
   readonly #options: ConvOptions;
-  readonly #act: Act;
+  readonly #act: ConvActivation;
 
-  constructor(weight: Float32Array, wShape: number[], bias: Float32Array, options: ConvOptions, act: Act) {
+  constructor(weight: Float32Array, wShape: number[], bias: Float32Array, options: ConvOptions, act: ConvActivation) {
     super();
     this.#weight = weight;
     this.#wShape = wShape;
@@ -182,7 +181,7 @@ export function fuseForInference(model: Module, sample: Tensor): FusionResult {
     const after = consumer.get(tail);
     if (after !== undefined && (after.module instanceof ReLU || after.module instanceof ReLU6)) act = after;
     if (bn === null && act === null) continue;
-    const kind: Act = act === null ? 'none' : act.module instanceof ReLU ? 'relu' : 'relu6';
+    const kind: ConvActivation = act === null ? 'none' : act.module instanceof ReLU ? 'relu' : 'relu6';
     const [w, b] = fold(c.module, bn === null ? null : (bn.module as BatchNorm2d));
     replace(c.path, new FusedConv2d(w, [...c.module.weight.shape], b, convOptions(c.module), kind));
     if (bn !== null) replace(bn.path, new Identity());
