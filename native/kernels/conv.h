@@ -10,7 +10,8 @@
 //
 // Implementations (conv_gemm.cc picks): convolution as a matrix multiplication, the GEMM's B panels
 // packed straight from the input (implicit im2col: no column buffer); 1x1 stride-1 convolutions
-// are a plain GEMM on the input; depthwise convolutions (groups == in channels) a direct kernel
+// are a plain GEMM on the input, strided 1x1 ones a GEMM on the gathered input (conv_subsample.h);
+// depthwise convolutions (groups == in channels) a direct kernel
 // (conv_depthwise.cc). Backward-data for stride 1 is a convolution of dy with the flipped,
 // transposed weights; otherwise a GEMM into a bounded column tile and col2im. Backward-weight is a
 // GEMM of dy with the column tile. conv_ref.cc is the direct-loop reference.

@@ -15,6 +15,7 @@
 #include "kernels/conv_crop.h"
 #include "kernels/conv_im2col.h"
 #include "kernels/conv_pack.h"
+#include "kernels/conv_subsample.h"
 #include "kernels/gemm.h"
 #include "runtime/error.h"
 #include "runtime/isa.h"
@@ -413,6 +414,13 @@ void conv_forward(const ConvParams& p, const float* x, const float* w, const flo
     conv_depthwise_forward(p, x, w, bias, y, act);
     return;
   }
+  ConvParams dense;
+  if (conv_subsample_applies(p, &dense)) {
+    float* xs = workspace_floats(WorkspaceSlot::kConvGather, dense.x_size());
+    conv_subsample_gather(p, x, xs);
+    conv_forward(dense, xs, w, bias, y, act);
+    return;
+  }
   if (is_dense(p)) {
     dense_forward(p, x, w, bias, y, act);
     return;
@@ -434,8 +442,13 @@ void conv_backward_data(const ConvParams& p, const float* dy, const float* w, fl
     conv_backward_data(crop.cropped, dy, wc.data(), dx);
     return;
   }
+  ConvParams dense;
   if (conv_is_depthwise(p)) {
     conv_depthwise_backward_data(p, dy, w, dx);
+  } else if (conv_subsample_applies(p, &dense)) {
+    float* dxs = workspace_floats(WorkspaceSlot::kConvGather, dense.x_size());
+    conv_backward_data(dense, dy, w, dxs);
+    conv_subsample_scatter(p, dxs, dx);
   } else if (is_dense(p)) {
     dense_backward_data(p, dy, w, dx);
   } else if (is_pointwise(p)) {
@@ -480,6 +493,13 @@ void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, 
   }
   if (conv_is_depthwise(p)) {
     conv_depthwise_backward_weight(p, x, dy, dw, dbias);
+    return;
+  }
+  ConvParams dense;
+  if (conv_subsample_applies(p, &dense)) {
+    float* xs = workspace_floats(WorkspaceSlot::kConvGather, dense.x_size());
+    conv_subsample_gather(p, x, xs);
+    conv_backward_weight(dense, xs, dy, dw, dbias);
     return;
   }
   if (is_dense(p)) {

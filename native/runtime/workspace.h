@@ -14,7 +14,8 @@ enum class WorkspaceSlot {
   kConvColumns = 3,  // im2col tiles (backward passes)
   kConvOutput = 4,   // a batch chunk's output before it is scattered to NCHW
   kConvWeights = 5,  // flipped weights, per-thread weight-gradient partial sums
-  kCount = 6
+  kConvGather = 6,   // a strided 1x1 convolution's gathered input (or input gradient)
+  kCount = 7
 };
 
 // At least `count` floats, 64-byte aligned, valid until the next call with the same slot on this

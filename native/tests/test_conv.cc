@@ -147,6 +147,7 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(1, 3, 3, 3, {2, 3}, {3, 3}, {2, 2}, {4, 5}, {4, 5}, {1, 1}), true, Activation::kRelu6},  // depthwise, padding wider than input
       {make(3, 8, 5, 1, {6, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1})},                // pointwise
       {make(2, 8, 6, 2, {9, 9}, {1, 1}, {2, 2}, {0, 0}, {0, 0}, {1, 1})},                // 1x1 stride 2 downsample, groups
+      {make(3, 6, 5, 1, {8, 10}, {1, 1}, {1, 3}, {0, 0}, {0, 0}, {1, 1}), true, Activation::kRelu},  // 1x1, one axis strided
       {make(2, 3, 4, 1, {8, 7}, {2, 4}, {1, 1}, {0, 1}, {1, 2}, {1, 1})},                // even kernel, asymmetric 'same'
       {make(2, 3, 4, 1, {10, 9}, {3, 2}, {3, 2}, {2, 0}, {0, 1}, {1, 2})},               // mixed strides/dilations
       {make(40, 5, 7, 1, {3, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},               // tiny images: batched GEMM
@@ -174,6 +175,8 @@ CK_TEST(conv1d_and_conv3d_match_reference) {
       {make(2, 3, 4, 1, {5, 7, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1})},  // video 3x3x3
       {make(1, 2, 3, 1, {6, 9, 8}, {2, 3, 3}, {2, 2, 1}, {0, 1, 1}, {1, 1, 1}, {1, 1, 2})},  // 3-D stride/dilation
       {make(2, 4, 4, 4, {4, 5, 5}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1})},  // 3-D depthwise
+      {make(3, 5, 6, 1, {11}, {1}, {3}, {0}, {0}, {1})},            // 1-D 1x1 stride 3 (gathered)
+      {make(2, 4, 7, 1, {5, 7, 6}, {1, 1, 1}, {2, 2, 2}, {0, 0, 0}, {0, 0, 0}, {1, 1, 1})},  // 3-D 1x1 stride 2
   };
   uint64_t seed = 100;
   for (const ConvCase& c : cases) {
