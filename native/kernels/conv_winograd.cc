@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/conv_winograd.h"
 #include "kernels/gemm_ukernel.h"
 #include "runtime/error.h"
 #include "runtime/isa.h"
@@ -27,19 +28,6 @@ namespace convkit {
 namespace {
 
 inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
-
-struct Geometry {
-  size_t tiles_h, tiles_w, tiles_per_image, tiles;
-};
-
-Geometry geometry_of(const ConvParams& p) {
-  Geometry g;
-  g.tiles_h = ceil_div(p.out[1], 2);
-  g.tiles_w = ceil_div(p.out[2], 2);
-  g.tiles_per_image = g.tiles_h * g.tiles_w;
-  g.tiles = p.batch * g.tiles_per_image;
-  return g;
-}
 
 // U[xi] packed as A panels: for each xi, ceil(co / MR) panels of [ci][MR].
 void transform_weights(const ConvParams& p, const float* w, size_t mr, float* u) {
@@ -72,151 +60,39 @@ void transform_weights(const ConvParams& p, const float* w, size_t mr, float* u)
   }
 }
 
-// A run of a block's tiles that lie in one tile row of one image: lanes [lane0, lane0 + len).
-struct TileRun {
-  size_t lane0, len, n, th, tw0;
-};
+const WinogradKernels& winograd_kernels_for(Isa isa) {
+  switch (isa) {
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+    case Isa::kAvx512: return winograd_kernels_avx512();
+    case Isa::kAvx2: return winograd_kernels_avx2();
+#endif
+    default: return winograd_kernels_scalar();
+  }
+}
 
-// Splits the block's tiles [t0, t0 + count) into runs along tile rows.
-size_t tile_runs(const Geometry& g, size_t t0, size_t count, TileRun* runs) {
+}  // namespace
+
+WinogradGeometry winograd_geometry_of(const ConvParams& p) {
+  WinogradGeometry g;
+  g.tiles_h = ceil_div(p.out[1], 2);
+  g.tiles_w = ceil_div(p.out[2], 2);
+  g.tiles_per_image = g.tiles_h * g.tiles_w;
+  g.tiles = p.batch * g.tiles_per_image;
+  return g;
+}
+
+size_t winograd_tile_runs(const WinogradGeometry& g, size_t t0, size_t count, WinogradTileRun* runs) {
   size_t nruns = 0;
   for (size_t lane = 0; lane < count;) {
     const size_t t = t0 + lane;
     const size_t n = t / g.tiles_per_image, r = t % g.tiles_per_image;
     const size_t th = r / g.tiles_w, tw = r % g.tiles_w;
     const size_t len = g.tiles_w - tw < count - lane ? g.tiles_w - tw : count - lane;
-    runs[nruns++] = TileRun{lane, len, n, th, tw};
+    runs[nruns++] = WinogradTileRun{lane, len, n, th, tw};
     lane += len;
   }
   return nruns;
 }
-
-constexpr size_t kMaxLanes = 256;  // tiles per block at most
-
-// V for the block's tiles, as B panels [xi][ci][nr] (lanes past count zero). Each run of tiles in
-// one tile row is transformed with whole-row vector operations: B^T over the four input rows
-// (contiguous along the row), then B over each tile's four columns via even/odd columns.
-void transform_input(const ConvParams& p, const Geometry& g, const float* x, size_t t0, size_t count, size_t nr,
-                     size_t xi_stride, float* v) {
-  const size_t ci_n = p.in_channels, H = p.in[1], W = p.in[2], in_s = H * W;
-  const long pad_h = static_cast<long>(p.pad_begin[1]), pad_w = static_cast<long>(p.pad_begin[2]);
-  if (count < nr) {
-    for (size_t xi = 0; xi < 16; ++xi)
-      for (size_t ci = 0; ci < ci_n; ++ci)
-        for (size_t lane = count; lane < nr; ++lane) v[xi * xi_stride + ci * nr + lane] = 0.0f;
-  }
-  TileRun runs[kMaxLanes];
-  const size_t nruns = tile_runs(g, t0, count, runs);
-  float rows[4][2 * 64 + 2];
-  float ev[4][64 + 1], od[4][64 + 1];
-  for (size_t ri = 0; ri < nruns; ++ri) {
-    const TileRun& run = runs[ri];
-    const size_t len = run.len, span = 2 * len + 2;
-    const long h0 = static_cast<long>(run.th * 2) - pad_h;
-    const long w0 = static_cast<long>(run.tw0 * 2) - pad_w;
-    // Columns [w0, w0 + span) of the input, valid part [lo, hi) of the span.
-    const long lo = w0 < 0 ? -w0 : 0;
-    long hi = static_cast<long>(W) - w0;
-    if (hi > static_cast<long>(span)) hi = static_cast<long>(span);
-    for (size_t ci = 0; ci < ci_n; ++ci) {
-      const float* plane = x + (run.n * ci_n + ci) * in_s;
-      for (int i = 0; i < 4; ++i) {
-        float* row = rows[i];
-        const long hh = h0 + i;
-        if (hh < 0 || hh >= static_cast<long>(H) || hi <= lo) {
-          for (size_t c = 0; c < span; ++c) row[c] = 0.0f;
-          continue;
-        }
-        const float* src = plane + static_cast<size_t>(hh) * W + w0;
-        for (long c = 0; c < lo; ++c) row[c] = 0.0f;
-        for (long c = lo; c < hi; ++c) row[c] = src[c];
-        for (long c = hi < lo ? lo : hi; c < static_cast<long>(span); ++c) row[c] = 0.0f;
-      }
-      // s = B^T d along the rows, split into even and odd columns.
-      for (size_t t = 0; t <= len; ++t) {
-        const size_t c0 = 2 * t, c1 = 2 * t + 1;
-        ev[0][t] = rows[0][c0] - rows[2][c0];
-        ev[1][t] = rows[1][c0] + rows[2][c0];
-        ev[2][t] = rows[2][c0] - rows[1][c0];
-        ev[3][t] = rows[1][c0] - rows[3][c0];
-        od[0][t] = rows[0][c1] - rows[2][c1];
-        od[1][t] = rows[1][c1] + rows[2][c1];
-        od[2][t] = rows[2][c1] - rows[1][c1];
-        od[3][t] = rows[1][c1] - rows[3][c1];
-      }
-      // V = s B: tile t covers columns 2t .. 2t + 3 = ev[t], od[t], ev[t + 1], od[t + 1].
-      float* dst = v + ci * nr + run.lane0;
-      for (int i = 0; i < 4; ++i) {
-        float* v0 = dst + (i * 4 + 0) * xi_stride;
-        float* v1 = dst + (i * 4 + 1) * xi_stride;
-        float* v2 = dst + (i * 4 + 2) * xi_stride;
-        float* v3 = dst + (i * 4 + 3) * xi_stride;
-        const float* e = ev[i];
-        const float* o = od[i];
-        for (size_t t = 0; t < len; ++t) {
-          v0[t] = e[t] - e[t + 1];
-          v1[t] = o[t] + e[t + 1];
-          v2[t] = e[t + 1] - o[t];
-          v3[t] = o[t] - o[t + 1];
-        }
-      }
-    }
-  }
-}
-
-// Y = A^T M A for the block's tiles; M is [xi][co][nr]. Vector operations along each run of tiles,
-// then the two output columns of each tile are interleaved into the output rows.
-void transform_output(const ConvParams& p, const Geometry& g, const float* m, size_t t0, size_t count, size_t nr,
-                      const float* bias, Activation act, float* y) {
-  const size_t co_n = p.out_channels, Ho = p.out[1], Wo = p.out[2], out_s = Ho * Wo;
-  const size_t xi_stride = co_n * nr;  // here nr is the block width (ldc of M)
-  const bool relu = act != Activation::kNone;
-  const float cap = activation_cap(act);
-  TileRun runs[kMaxLanes];
-  const size_t nruns = tile_runs(g, t0, count, runs);
-  float q[2][4][kMaxLanes];
-  float out[2][2][kMaxLanes];
-  for (size_t ri = 0; ri < nruns; ++ri) {
-    const TileRun& run = runs[ri];
-    const size_t len = run.len;
-    const size_t oh = run.th * 2, ow0 = run.tw0 * 2;
-    const bool two_rows = oh + 1 < Ho;
-    for (size_t co = 0; co < co_n; ++co) {
-      const float* src = m + co * nr + run.lane0;
-      // q = A^T M over the rows of M (xi = 4 * row + column).
-      for (int j = 0; j < 4; ++j) {
-        const float* m0 = src + (0 * 4 + j) * xi_stride;
-        const float* m1 = src + (1 * 4 + j) * xi_stride;
-        const float* m2 = src + (2 * 4 + j) * xi_stride;
-        const float* m3 = src + (3 * 4 + j) * xi_stride;
-        for (size_t t = 0; t < len; ++t) {
-          q[0][j][t] = m0[t] + m1[t] + m2[t];
-          q[1][j][t] = m1[t] - m2[t] - m3[t];
-        }
-      }
-      const float b = bias != nullptr ? bias[co] : 0.0f;
-      for (int i = 0; i < 2; ++i) {
-        for (size_t t = 0; t < len; ++t) {
-          float a0 = q[i][0][t] + q[i][1][t] + q[i][2][t] + b;
-          float a1 = q[i][1][t] - q[i][2][t] - q[i][3][t] + b;
-          a0 = apply_relu(a0, relu, cap);
-          a1 = apply_relu(a1, relu, cap);
-          out[i][0][t] = a0;
-          out[i][1][t] = a1;
-        }
-      }
-      float* dst = y + (run.n * co_n + co) * out_s + oh * Wo + ow0;
-      // The run's last tile may stick out of an odd-width output by one column.
-      const size_t cols = Wo - ow0 < 2 * len ? Wo - ow0 : 2 * len;
-      for (int i = 0; i < (two_rows ? 2 : 1); ++i) {
-        float* row = dst + i * Wo;
-        for (size_t c = 0; c < cols; ++c) row[c] = out[i][c & 1][c >> 1];
-      }
-    }
-  }
-}
-
-}  // namespace
 
 namespace {
 std::atomic<int> g_algo{static_cast<int>(ConvAlgo::kAuto)};
@@ -245,21 +121,23 @@ bool conv_winograd_applicable(const ConvParams& p) {
 
 void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
                            Activation act) {
-  const GemmUkernel& uk = gemm_ukernel_for(active_isa());
+  const Isa isa = active_isa();
+  const GemmUkernel& uk = gemm_ukernel_for(isa);
+  const WinogradKernels& wk = winograd_kernels_for(isa);
   const size_t mr = uk.mr, nr = uk.nr;
   const size_t ci_n = p.in_channels, co_n = p.out_channels;
-  const Geometry g = geometry_of(p);
+  const WinogradGeometry g = winograd_geometry_of(p);
   const size_t co_panels = ceil_div(co_n, mr);
   const size_t u_xi_stride = co_panels * ci_n * mr;
   float* u = workspace_floats(WorkspaceSlot::kConvWeights, 16 * u_xi_stride);
   transform_weights(p, w, mr, u);
-  if (nr > 64) throw Error(ErrorCode::kInternal, "winograd: micro-kernel wider than the tile buffers");
+  if (nr > kWinogradMaxPanel) throw Error(ErrorCode::kInternal, "winograd: micro-kernel wider than the tile buffers");
   // Blocks of several panels of tiles: every block streams all of U (16 x co x ci) once, so wide
   // layers want more tiles per block; keep at least two blocks per thread.
   const int threads = num_threads();
   size_t panels = (co_n * ci_n) / 32768;
   if (panels < 1) panels = 1;
-  if (panels > kMaxLanes / nr) panels = kMaxLanes / nr;
+  if (panels > kWinogradMaxLanes / nr) panels = kWinogradMaxLanes / nr;
   while (panels > 1 && ceil_div(g.tiles, panels * nr) < static_cast<size_t>(threads)) --panels;
   const size_t width = panels * nr;
   const size_t blocks = ceil_div(g.tiles, width);
@@ -276,7 +154,7 @@ void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, 
       const size_t used_panels = ceil_div(count, nr);
       for (size_t pj = 0; pj < used_panels; ++pj) {
         const size_t c = count - pj * nr < nr ? count - pj * nr : nr;
-        transform_input(p, g, x, t0 + pj * nr, c, nr, panels * ci_n * nr, v + pj * ci_n * nr);
+        wk.transform_input(p, g, x, t0 + pj * nr, c, nr, panels * ci_n * nr, v + pj * ci_n * nr);
       }
       GemmTileArgs tile;
       tile.alpha = 1.0f;
@@ -292,7 +170,7 @@ void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, 
           }
         }
       }
-      transform_output(p, g, m, t0, count, width, bias, act, y);
+      wk.transform_output(p, g, m, t0, count, width, bias, act != Activation::kNone, activation_cap(act), y);
     }
   }
 }

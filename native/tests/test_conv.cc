@@ -194,6 +194,8 @@ CK_TEST(conv_winograd_matches_reference) {
       {make(1, 4, 3, 1, {8, 8}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), false},
       {make(2, 3, 4, 1, {5, 6}, {3, 3}, {1, 1}, {2, 0}, {1, 2}, {1, 1})},   // asymmetric padding
       {make(40, 6, 5, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},  // many tiny images, blocks span images
+      {make(2, 4, 5, 1, {6, 37}, {3, 3}, {1, 1}, {1, 1}, {0, 2}, {1, 1}), true, Activation::kRelu},  // long odd rows: vectors + tails
+      {make(1, 3, 4, 1, {5, 70}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},  // a tile row split across panels
   };
   uint64_t seed = 300;
   for (const ConvCase& c : cases) {
