@@ -19,16 +19,16 @@ import {
   type ActivationKind,
 } from '../ops/activation.js';
 import { softmaxBackward, softmaxForward, type SoftmaxLayout } from '../ops/softmax.js';
-import { allocate, normalizeAxis, shapeSize } from '../tensor/shape.js';
+import { allocate, allocateUninitialized, normalizeAxis, shapeSize } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Runs one activation kernel and records its backward. */
 function activation(op: string, kind: ActivationKind, x: Tensor, param = 0): Tensor {
-  const out = new Tensor(allocate(x.size, op), x.shape);
+  const out = new Tensor(allocateUninitialized(x.size, op), x.shape); // the kernel writes every element
   activationForward(kind, x.data, out.data, param);
   const saved = activationSavesOutput(kind) ? out : x;
   return record(op, out, [x], (g) => {
-    const dx = new Tensor(allocate(x.size, op), x.shape);
+    const dx = new Tensor(allocateUninitialized(x.size, op), x.shape);
     activationBackward(kind, saved.data, g.data, dx.data, param);
     return [dx];
   });

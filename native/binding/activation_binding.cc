@@ -5,6 +5,7 @@
 //
 //   _activationForward(kind, param, x, y)
 //   _activationBackward(kind, param, saved, dy, dx)
+//   _binaryForward(op, a, b, y)            y = a op b elementwise (op: 0 add, 1 sub, 2 mul, 3 div)
 //   _softmaxForward(log, outer, n, inner, x, y)
 //   _softmaxBackward(log, outer, n, inner, y, dy, dx)
 //   _crossEntropyForward(batch, classes, inner, logits, target|null, probs|null, weight|null,
@@ -30,6 +31,7 @@
 #include "binding/args.h"
 #include "binding/exports.h"
 #include "kernels/activation.h"
+#include "kernels/elementwise.h"
 #include "kernels/loss.h"
 #include "kernels/softmax.h"
 #include "runtime/memory.h"
@@ -133,6 +135,21 @@ Napi::Value activation_forward_js(const Napi::CallbackInfo& info) {
     require_disjoint(env, y, x, "_activationForward");
     advise_huge_pages(y.data, x.length * sizeof(float));
     activation_forward(kind, param, x.data, y.data, x.length);
+    return env.Undefined();
+  });
+}
+
+Napi::Value binary_forward_js(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    require_count(info, 4, "_binaryForward");
+    const auto op = static_cast<BinaryOp>(arg_int(info, 0, "op", 0, kBinaryOpCount - 1));
+    const Span<float> a = f32(info, 1, "a"), b = f32(info, 2, "b"), y = f32(info, 3, "y");
+    require_length(env, b, a.length, "_binaryForward");
+    require_length(env, y, a.length, "_binaryForward");
+    require_disjoint(env, y, a, "_binaryForward");
+    require_disjoint(env, y, b, "_binaryForward");
+    binary_forward(op, a.data, b.data, y.data, a.length);
     return env.Undefined();
   });
 }
@@ -454,6 +471,7 @@ void register_activation(Napi::Env env, Napi::Object exports) {
   const std::initializer_list<std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)>> fns = {
       {"_activationForward", activation_forward_js},
       {"_activationBackward", activation_backward_js},
+      {"_binaryForward", binary_forward_js},
       {"_softmaxForward", softmax_forward_js},
       {"_softmaxBackward", softmax_backward_js},
       {"_crossEntropyForward", cross_entropy_forward_js},

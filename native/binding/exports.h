@@ -11,7 +11,7 @@ void register_gemm(Napi::Env env, Napi::Object exports);        // gemm_binding.
 void register_conv(Napi::Env env, Napi::Object exports);        // conv_binding.cc
 void register_pool(Napi::Env env, Napi::Object exports);        // pool_binding.cc
 void register_norm(Napi::Env env, Napi::Object exports);        // norm_binding.cc (batch norm, LRN)
-void register_activation(Napi::Env env, Napi::Object exports);  // activation_binding.cc (activations, softmax, losses)
+void register_activation(Napi::Env env, Napi::Object exports);  // activation_binding.cc (activations, elementwise arithmetic, softmax, losses)
 void register_optim(Napi::Env env, Napi::Object exports);       // optim_binding.cc (parameter updates)
 
 }  // namespace convkit::binding

@@ -96,6 +96,25 @@ describe('broadcasting against a per-element reference', () => {
   });
 });
 
+describe('the native kernel for large same-shape operands', () => {
+  it('gives the reference values bit for bit, special values included, above and below the threshold', () => {
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -3e-39, 3e38, -3e38];
+    // NATIVE_BINARY_MIN_ELEMENTS is 32768: one shape above it (native, threaded), one below (JavaScript).
+    for (const shape of [[3, 64, 171], [32767]]) {
+      const a = values(shape, 41);
+      const b = values(shape, 42, true);
+      for (let i = 0; i < a.size; i += 97) a.data[i] = specials[(i / 97) % specials.length] as number;
+      for (let i = 5; i < b.size; i += 89) b.data[i] = specials[(i / 89 + 3) % specials.length] as number;
+      b.data[10] = 0; // x / 0
+      a.data[11] = 0;
+      b.data[11] = -0; // 0 / -0
+      for (const op of Object.keys(OPS) as (keyof typeof OPS)[]) {
+        expectExact(OPS[op](a, b), broadcastRef(op, a, b), `${op} ${JSON.stringify(shape)}`);
+      }
+    }
+  });
+});
+
 describe('operands', () => {
   it('a number is rounded to float32 first, like a PyTorch scalar', () => {
     const r = add(tensor([1]), 0.1);
