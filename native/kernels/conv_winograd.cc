@@ -24,6 +24,10 @@
 #include "runtime/threads.h"
 #include "runtime/workspace.h"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 namespace convkit {
 namespace {
 
@@ -34,8 +38,16 @@ void transform_weights(const ConvParams& p, const float* w, size_t mr, float* u)
   const size_t co_n = p.out_channels, ci_n = p.in_channels;
   const size_t panels = ceil_div(co_n, mr);
   const size_t xi_stride = panels * ci_n * mr;
-  std::memset(u, 0, 16 * xi_stride * sizeof(float));
-  for (size_t co = 0; co < co_n; ++co) {
+  if (co_n % mr != 0) {  // the last panel's rows past co_n
+    const size_t panel = co_n / mr;
+    for (size_t xi = 0; xi < 16; ++xi)
+      for (size_t ci = 0; ci < ci_n; ++ci)
+        for (size_t lane = co_n % mr; lane < mr; ++lane) u[xi * xi_stride + panel * ci_n * mr + ci * mr + lane] = 0.0f;
+  }
+  const long co_count = static_cast<long>(co_n);
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (co_n * ci_n >= 4096)
+  for (long co_l = 0; co_l < co_count; ++co_l) {
+    const size_t co = static_cast<size_t>(co_l);
     for (size_t ci = 0; ci < ci_n; ++ci) {
       const float* g = w + (co * ci_n + ci) * 9;
       // t = G g (4x3), then U = t G^T (4x4).
@@ -132,47 +144,63 @@ void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, 
   float* u = workspace_floats(WorkspaceSlot::kConvWeights, 16 * u_xi_stride);
   transform_weights(p, w, mr, u);
   if (nr > kWinogradMaxPanel) throw Error(ErrorCode::kInternal, "winograd: micro-kernel wider than the tile buffers");
-  // Blocks of several panels of tiles: every block streams all of U (16 x co x ci) once, so wide
-  // layers want more tiles per block; keep at least two blocks per thread.
-  const int threads = num_threads();
+  // Each thread takes one contiguous share of the tiles (the threads finish together) and works
+  // through it in blocks of up to `panels` NR-wide panels. Every block streams all of U
+  // (16 x co x ci) once, so wide layers want wide blocks; a share is cut into blocks of equal width.
+  const size_t threads = static_cast<size_t>(num_threads());
   size_t panels = (co_n * ci_n) / 32768;
   if (panels < 1) panels = 1;
   if (panels > kWinogradMaxLanes / nr) panels = kWinogradMaxLanes / nr;
-  while (panels > 1 && ceil_div(g.tiles, panels * nr) < static_cast<size_t>(threads)) --panels;
-  const size_t width = panels * nr;
-  const size_t blocks = ceil_div(g.tiles, width);
-  const int team = blocks < static_cast<size_t>(threads) ? static_cast<int>(blocks) : threads;
-#pragma omp parallel num_threads(team)
+  const size_t width = panels * nr;  // M's row length (and the widest block)
+  const size_t team = threads < ceil_div(g.tiles, nr) ? threads : ceil_div(g.tiles, nr);
+  Error failure(ErrorCode::kInternal, "");
+  bool failed = false;
+#pragma omp parallel num_threads(static_cast<int>(team))
   {
-    // Per-thread block buffers (workspace is thread-local): V [xi][panel][ci][nr], M [xi][co][width].
-    float* v = workspace_floats(WorkspaceSlot::kConvColumns, 16 * ci_n * width);
-    float* m = workspace_floats(WorkspaceSlot::kConvOutput, 16 * co_n * width);
-#pragma omp for schedule(dynamic, 1)
-    for (long b = 0; b < static_cast<long>(blocks); ++b) {
-      const size_t t0 = static_cast<size_t>(b) * width;
-      const size_t count = g.tiles - t0 < width ? g.tiles - t0 : width;
-      const size_t used_panels = ceil_div(count, nr);
-      for (size_t pj = 0; pj < used_panels; ++pj) {
-        const size_t c = count - pj * nr < nr ? count - pj * nr : nr;
-        wk.transform_input(p, g, x, t0 + pj * nr, c, nr, panels * ci_n * nr, v + pj * ci_n * nr);
-      }
-      GemmTileArgs tile;
-      tile.alpha = 1.0f;
-      tile.beta = 0.0f;
-      for (size_t xi = 0; xi < 16; ++xi) {
-        const float* vx = v + xi * panels * ci_n * nr;
-        float* mx = m + xi * co_n * width;
-        for (size_t cp = 0; cp < co_panels; ++cp) {
-          const size_t rows = co_n - cp * mr < mr ? co_n - cp * mr : mr;
-          const float* up = u + xi * u_xi_stride + cp * ci_n * mr;  // stays in L1 across the panels
-          for (size_t pj = 0; pj < used_panels; ++pj) {
-            uk.fn(rows, nr, ci_n, up, vx + pj * ci_n * nr, mx + cp * mr * width + pj * nr, width, tile);
+    try {
+      // Per-thread block buffers (workspace is thread-local): V [xi][panel][ci][nr], M [xi][co][width].
+      float* v = workspace_floats(WorkspaceSlot::kConvColumns, 16 * ci_n * width);
+      float* m = workspace_floats(WorkspaceSlot::kConvOutput, 16 * co_n * width);
+      size_t tid = 0, nth = 1;
+#if defined(_OPENMP)
+      tid = static_cast<size_t>(omp_get_thread_num());
+      nth = static_cast<size_t>(omp_get_num_threads());
+#endif
+      const size_t r0 = g.tiles * tid / nth, r1 = g.tiles * (tid + 1) / nth;
+      const size_t blocks = ceil_div(r1 - r0, width);
+      const size_t step = blocks == 0 ? width : ceil_div(ceil_div(r1 - r0, blocks), nr) * nr;
+      for (size_t t0 = r0; t0 < r1; t0 += step) {
+        const size_t count = r1 - t0 < step ? r1 - t0 : step;
+        const size_t used_panels = ceil_div(count, nr);
+        for (size_t pj = 0; pj < used_panels; ++pj) {
+          const size_t c = count - pj * nr < nr ? count - pj * nr : nr;
+          wk.transform_input(p, g, x, t0 + pj * nr, c, nr, panels * ci_n * nr, v + pj * ci_n * nr);
+        }
+        GemmTileArgs tile;
+        tile.alpha = 1.0f;
+        tile.beta = 0.0f;
+        for (size_t xi = 0; xi < 16; ++xi) {
+          const float* vx = v + xi * panels * ci_n * nr;
+          float* mx = m + xi * co_n * width;
+          for (size_t cp = 0; cp < co_panels; ++cp) {
+            const size_t rows = co_n - cp * mr < mr ? co_n - cp * mr : mr;
+            const float* up = u + xi * u_xi_stride + cp * ci_n * mr;  // stays in L1 across the panels
+            for (size_t pj = 0; pj < used_panels; ++pj) {
+              uk.fn(rows, nr, ci_n, up, vx + pj * ci_n * nr, mx + cp * mr * width + pj * nr, width, tile);
+            }
           }
         }
+        wk.transform_output(p, g, m, t0, count, width, bias, act != Activation::kNone, activation_cap(act), y);
       }
-      wk.transform_output(p, g, m, t0, count, width, bias, act != Activation::kNone, activation_cap(act), y);
+    } catch (const Error& e) {  // no exception may leave an OpenMP region
+#pragma omp critical(convkit_winograd_error)
+      {
+        failed = true;
+        failure = e;
+      }
     }
   }
+  if (failed) throw failure;
 }
 
 }  // namespace convkit
