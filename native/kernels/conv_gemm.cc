@@ -155,7 +155,12 @@ void forward_gemm(const ConvParams& p, const float* x, const float* w, const flo
   chunks = ceil_div(chunks, threads) * threads;  // whole rounds of chunks keep the threads balanced
   size_t per_chunk = ceil_div(p.batch, chunks);
   if (per_chunk < 1) per_chunk = 1;
-  if (pointwise) per_chunk = 1;  // a plain GEMM straight on each image
+  // A pointwise layer is a plain GEMM straight on each image, unless the images are small and the
+  // layer widens (MobileNetV2's expansions at 14x14 and 7x7: 196 or 49 columns per image against
+  // 384-1280 rows): then several images side by side through the column packer make a better-shaped
+  // GEMM, and packing cig rows per column is cheap next to the cog x cig multiply-adds.
+  const bool per_image = pointwise && (S >= kTargetColumns / 4 || cog < 2 * cig);
+  if (per_image) per_chunk = 1;
   chunks = ceil_div(p.batch, per_chunk);
 
   for_chunks(chunks * p.groups, [&](size_t task, int inner) {
@@ -175,7 +180,7 @@ void forward_gemm(const ConvParams& p, const float* x, const float* w, const flo
     }
     ep.activation = act;
     const float* wg = w + g * cog * K;
-    if (pointwise) {  // one image: Y (cog x S) = W (cog x cig) * X (cig x S)
+    if (per_image) {  // one image: Y (cog x S) = W (cog x cig) * X (cig x S)
       s.ldb = S;
       s.ldc = S;
       compute_gemm_with(isa, inner, s, 1.0f, wg, xg, 0.0f, yg, ep);
