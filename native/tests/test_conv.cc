@@ -145,6 +145,7 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(2, 4, 8, 4, {8, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1})},                // depthwise x2 multiplier, stride 2
       {make(2, 4, 4, 4, {9, 11}, {3, 3}, {2, 3}, {3, 4}, {2, 1}, {2, 1})},              // depthwise, padding > stride, dilation
       {make(1, 3, 3, 3, {2, 3}, {3, 3}, {2, 2}, {4, 5}, {4, 5}, {1, 1}), true, Activation::kRelu6},  // depthwise, padding wider than input
+      {make(2, 3, 3, 3, {6, 9}, {3, 5}, {2, 1}, {1, 2}, {2, 3}, {1, 2}), true, Activation::kRelu},   // depthwise, short rows read in place
       {make(3, 8, 5, 1, {6, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1})},                // pointwise
       {make(5, 4, 12, 1, {3, 5}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), true, Activation::kRelu6},  // widening pointwise, images batched
       {make(3, 4, 10, 2, {4, 4}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1})},               // the same with groups
