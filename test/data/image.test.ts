@@ -52,6 +52,16 @@ describe('decodeImage', () => {
     expect(r1).toHaveLength(64);
   });
 
+  it('EXIF orientation is applied before resizing, with and without resize (6 = rotate 90 clockwise)', async () => {
+    // A PNG stored sideways (20 wide, 30 high) with orientation 6 displays as the 30x20 original.
+    const sideways = await sharp(Buffer.from(grey), { raw: { width: W, height: H, channels: 1 } }).rotate(-90).png().toBuffer();
+    const tagged = await sharp(sideways).withMetadata({ orientation: 6 }).png().toBuffer();
+    const fill = await decodeImage(tagged, { channels: 1, size: [H, W], mean: [0], std: [1] });
+    for (let i = 0; i < W * H; i++) expect(fill[i]).toBeCloseTo(grey[i]! / 255, 6);
+    const crop = await decodeImage(tagged, { channels: 1, size: [20, 20], resize: 20, mean: [0], std: [1] });
+    for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) expect(crop[y * 20 + x]).toBeCloseTo(grey[y * W + x + 5]! / 255, 6);
+  });
+
   it('unreadable input is a FormatError naming the file', async () => {
     const pre = { channels: 3 as const, size: [8, 8] as [number, number], mean: [0, 0, 0], std: [1, 1, 1] };
     for (const [file, reason] of [
