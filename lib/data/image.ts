@@ -70,18 +70,19 @@ export async function decodeImage(input: string | Buffer, pre: Preprocess, sourc
   let raw: Buffer;
   let channels: number;
   try {
+    // The header pass also gives a corrupt file its libvips reason ("premature end of JPEG image")
+    // in every thread: a failure inside the decode pipeline can come back as "Unknown error" when
+    // several worker threads decode at once.
+    const meta = await sharp(bytes, { failOn: 'error' }).metadata();
+    if (meta.width === undefined || meta.height === undefined) throw new Error('no image dimensions');
+    const swap = (meta.orientation ?? 1) >= 5;
+    const w0 = swap ? meta.height : meta.width;
+    const h0 = swap ? meta.width : meta.height;
     let img = sharp(bytes, { failOn: 'error', pages: 1 }).rotate();
     img = pre.channels === 1 ? img.toColourspace('b-w') : img.removeAlpha().toColourspace('srgb');
     if (pre.resize === undefined) {
       img = img.resize(outW, outH, { fit: 'fill' });
     } else {
-      // The upright size (EXIF orientations 5-8 swap the axes) sets the resize; a plain fill to the
-      // output size needs no header read, which saves a second pass through sharp per image.
-      const meta = await sharp(bytes, { failOn: 'error' }).metadata();
-      if (meta.width === undefined || meta.height === undefined) throw new Error('no image dimensions');
-      const swap = (meta.orientation ?? 1) >= 5;
-      const w0 = swap ? meta.height : meta.width;
-      const h0 = swap ? meta.width : meta.height;
       const [w1, h1] = resizedDims(w0, h0, pre.resize);
       // Centre crop: torchvision rounds the offset to the nearest integer.
       const left = Math.round((w1 - outW) / 2);
