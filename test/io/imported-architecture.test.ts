@@ -64,6 +64,15 @@ describe('OnnxModel architecture (toJSON / moduleFromJSON)', () => {
     expect(throughJson(copy)).toEqual(json);
   });
 
+  it('refuses a state dict that lacks a stripped weight: the zero placeholders are never run by accident', () => {
+    const model = loadOnnx('test/fixtures/onnx/tiny.onnx');
+    const copy = moduleFromJSON(throughJson(model));
+    const partial = new Map(model.stateDict());
+    const [dropped] = partial.keys();
+    partial.delete(dropped!);
+    expect(() => copy.loadStateDict(partial)).toThrow(new RegExp(`missing.*${dropped!.replace(/[.]/g, '\\.')}`, 'i'));
+  });
+
   it('keeps integer initializers (a Reshape shape) and Constant nodes in the architecture, and routes a MatMul ([in, out]) head', () => {
     manualSeed(9);
     const floats = (name: string, dims: number[]): object => ({ name, data_type: 1, dims, float_data: Array.from(randn(dims.length === 0 ? [1] : dims).data) });
@@ -174,6 +183,14 @@ describe('TfjsModel architecture (toJSON / moduleFromJSON): nsfwjs MobileNetV2',
     copy.loadStateDict(model.stateDict());
     const x = randn([1, 3, 224, 224]);
     expect(outputOf(copy, x)).toEqual(outputOf(model, x));
+  });
+
+  it('refuses a state dict that lacks a stripped weight', () => {
+    const copy = moduleFromJSON(throughJson(model));
+    const partial = new Map(model.stateDict());
+    const dropped = [...partial.keys()][3]!;
+    partial.delete(dropped);
+    expect(() => copy.loadStateDict(partial)).toThrow(/missing/i);
   });
 
   it('keeps a replaced head through a checkpoint', async () => {
