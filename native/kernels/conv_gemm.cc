@@ -7,7 +7,6 @@
 // Work is split across threads by batch chunk (each thread runs single-threaded GEMMs on its own
 // images, its packed panels in its own L2); with fewer chunks than threads the GEMM itself splits.
 #include <cstring>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -19,6 +18,7 @@
 #include "kernels/gemm.h"
 #include "runtime/error.h"
 #include "runtime/isa.h"
+#include "runtime/parallel_errors.h"
 #include "runtime/threads.h"
 #include "runtime/workspace.h"
 
@@ -110,34 +110,10 @@ void for_chunks(size_t count, Fn fn) {
   const int threads = num_threads();
 #if defined(_OPENMP)
   if (threads > 1 && count >= static_cast<size_t>(threads)) {
-    Error failure(ErrorCode::kInternal, "");
-    bool failed = false;
+    ParallelErrors errors("conv");
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (long i = 0; i < static_cast<long>(count); ++i) {
-      // No exception may leave an OpenMP region: keep the first, rethrow it after the loop.
-      try {
-        fn(static_cast<size_t>(i), 1);
-      } catch (const Error& e) {
-#pragma omp critical(convkit_conv_error)
-        {
-          failed = true;
-          failure = e;
-        }
-      } catch (const std::bad_alloc&) {
-#pragma omp critical(convkit_conv_error)
-        {
-          failed = true;
-          failure = Error(ErrorCode::kOutOfMemory, "conv: out of memory");
-        }
-      } catch (...) {
-#pragma omp critical(convkit_conv_error)
-        {
-          failed = true;
-          failure = Error(ErrorCode::kInternal, "conv: unexpected exception in a worker thread");
-        }
-      }
-    }
-    if (failed) throw failure;
+    for (long i = 0; i < static_cast<long>(count); ++i) errors.run([&] { fn(static_cast<size_t>(i), 1); });
+    errors.rethrow();
     return;
   }
 #endif

@@ -24,7 +24,7 @@ bool conv_subsample_applies(const ConvParams& p, ConvParams* dense) {
 
 namespace {
 
-// Calls fn(src_plane, dst_plane) for every (image, channel) plane, split across threads.
+// Calls fn(i) for every (image, channel) plane i, split across threads.
 template <class Fn>
 void for_planes(const ConvParams& p, Fn fn) {
   const long planes = static_cast<long>(p.batch * p.in_channels);

@@ -21,6 +21,7 @@
 #include "kernels/gemm_ukernel.h"
 #include "runtime/error.h"
 #include "runtime/isa.h"
+#include "runtime/parallel_errors.h"
 #include "runtime/threads.h"
 #include "runtime/workspace.h"
 
@@ -154,54 +155,45 @@ void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, 
   if (panels > kWinogradMaxLanes / nr) panels = kWinogradMaxLanes / nr;
   const size_t width = panels * nr;  // M's row length (and the widest block)
   const size_t team = threads < ceil_div(g.tiles, nr) ? threads : ceil_div(g.tiles, nr);
-  Error failure(ErrorCode::kInternal, "");
-  bool failed = false;
+  ParallelErrors errors("winograd");
 #pragma omp parallel num_threads(static_cast<int>(team))
-  {
-    try {
-      // Per-thread block buffers (workspace is thread-local): V [xi][panel][ci][nr], M [xi][co][width].
-      float* v = workspace_floats(WorkspaceSlot::kConvColumns, 16 * ci_n * width);
-      float* m = workspace_floats(WorkspaceSlot::kConvOutput, 16 * co_n * width);
-      size_t tid = 0, nth = 1;
+  errors.run([&] {
+    // Per-thread block buffers (workspace is thread-local): V [xi][panel][ci][nr], M [xi][co][width].
+    float* v = workspace_floats(WorkspaceSlot::kConvColumns, 16 * ci_n * width);
+    float* m = workspace_floats(WorkspaceSlot::kConvOutput, 16 * co_n * width);
+    size_t tid = 0, nth = 1;
 #if defined(_OPENMP)
-      tid = static_cast<size_t>(omp_get_thread_num());
-      nth = static_cast<size_t>(omp_get_num_threads());
+    tid = static_cast<size_t>(omp_get_thread_num());
+    nth = static_cast<size_t>(omp_get_num_threads());
 #endif
-      const size_t r0 = g.tiles * tid / nth, r1 = g.tiles * (tid + 1) / nth;
-      const size_t blocks = ceil_div(r1 - r0, width);
-      const size_t step = blocks == 0 ? width : ceil_div(ceil_div(r1 - r0, blocks), nr) * nr;
-      for (size_t t0 = r0; t0 < r1; t0 += step) {
-        const size_t count = r1 - t0 < step ? r1 - t0 : step;
-        const size_t used_panels = ceil_div(count, nr);
-        for (size_t pj = 0; pj < used_panels; ++pj) {
-          const size_t c = count - pj * nr < nr ? count - pj * nr : nr;
-          wk.transform_input(p, g, x, t0 + pj * nr, c, nr, panels * ci_n * nr, v + pj * ci_n * nr);
-        }
-        GemmTileArgs tile;
-        tile.alpha = 1.0f;
-        tile.beta = 0.0f;
-        for (size_t xi = 0; xi < 16; ++xi) {
-          const float* vx = v + xi * panels * ci_n * nr;
-          float* mx = m + xi * co_n * width;
-          for (size_t cp = 0; cp < co_panels; ++cp) {
-            const size_t rows = co_n - cp * mr < mr ? co_n - cp * mr : mr;
-            const float* up = u + xi * u_xi_stride + cp * ci_n * mr;  // stays in L1 across the panels
-            for (size_t pj = 0; pj < used_panels; ++pj) {
-              uk.fn(rows, nr, ci_n, up, vx + pj * ci_n * nr, mx + cp * mr * width + pj * nr, width, tile);
-            }
+    const size_t r0 = g.tiles * tid / nth, r1 = g.tiles * (tid + 1) / nth;
+    const size_t blocks = ceil_div(r1 - r0, width);
+    const size_t step = blocks == 0 ? width : ceil_div(ceil_div(r1 - r0, blocks), nr) * nr;
+    for (size_t t0 = r0; t0 < r1; t0 += step) {
+      const size_t count = r1 - t0 < step ? r1 - t0 : step;
+      const size_t used_panels = ceil_div(count, nr);
+      for (size_t pj = 0; pj < used_panels; ++pj) {
+        const size_t c = count - pj * nr < nr ? count - pj * nr : nr;
+        wk.transform_input(p, g, x, t0 + pj * nr, c, nr, panels * ci_n * nr, v + pj * ci_n * nr);
+      }
+      GemmTileArgs tile;
+      tile.alpha = 1.0f;
+      tile.beta = 0.0f;
+      for (size_t xi = 0; xi < 16; ++xi) {
+        const float* vx = v + xi * panels * ci_n * nr;
+        float* mx = m + xi * co_n * width;
+        for (size_t cp = 0; cp < co_panels; ++cp) {
+          const size_t rows = co_n - cp * mr < mr ? co_n - cp * mr : mr;
+          const float* up = u + xi * u_xi_stride + cp * ci_n * mr;  // stays in L1 across the panels
+          for (size_t pj = 0; pj < used_panels; ++pj) {
+            uk.fn(rows, nr, ci_n, up, vx + pj * ci_n * nr, mx + cp * mr * width + pj * nr, width, tile);
           }
         }
-        wk.transform_output(p, g, m, t0, count, width, bias, act != Activation::kNone, activation_cap(act), y);
       }
-    } catch (const Error& e) {  // no exception may leave an OpenMP region
-#pragma omp critical(convkit_winograd_error)
-      {
-        failed = true;
-        failure = e;
-      }
+      wk.transform_output(p, g, m, t0, count, width, bias, act != Activation::kNone, activation_cap(act), y);
     }
-  }
-  if (failed) throw failure;
+  });
+  errors.rethrow();
 }
 
 }  // namespace convkit

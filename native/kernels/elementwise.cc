@@ -10,8 +10,9 @@ namespace {
 constexpr size_t kMinPerThread = 64 * 1024;  // streams at memory speed: a fork/join needs this much
 constexpr size_t kAlign = 16;                // floats per 64-byte line
 
+// No __restrict: y may be a or b (in place).
 template <class F>
-void loop(const float* __restrict a, const float* __restrict b, float* y, size_t n, F f) {
+void loop(const float* a, const float* b, float* y, size_t n, F f) {
 #pragma omp simd
   for (size_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
 }
@@ -23,12 +24,12 @@ void run(BinaryOp op, const float* a, const float* b, float* y, size_t n) {
     case BinaryOp::kMul: loop(a, b, y, n, [](float u, float v) { return u * v; }); return;
     case BinaryOp::kDiv: loop(a, b, y, n, [](float u, float v) { return u / v; }); return;
   }
-  throw Error(ErrorCode::kArgument, "binary: unknown operation " + std::to_string(static_cast<int>(op)));
 }
 
 }  // namespace
 
 void binary_forward_with(int threads, BinaryOp op, const float* a, const float* b, float* y, size_t n) {
+  // Checked here, once: the loops run inside an OpenMP region, which no exception may leave.
   if (static_cast<int>(op) < 0 || static_cast<int>(op) >= kBinaryOpCount) {
     throw Error(ErrorCode::kArgument, "binary: unknown operation " + std::to_string(static_cast<int>(op)));
   }
