@@ -76,9 +76,11 @@ void conv_set_algo(ConvAlgo algo);
 ConvAlgo conv_algo();
 
 // Winograd F(2x2, 3x3) (conv_winograd.cc): 3x3, stride 1, undilated 2-D, groups 1; under kAuto
-// only with >= 8 input channels, outputs of at least 12x12 and 128 tiles per call.
+// only with >= 8 input channels, outputs of at least 4x4 and 128 tiles per call.
 bool conv_winograd_applicable(const ConvParams& p);
 void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
+// dw (overwritten) through the same transforms; the same shapes as the forward.
+void conv_winograd_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
 
 // Depthwise convolution (groups == in_channels; any channel multiplier), direct loops.
 bool conv_is_depthwise(const ConvParams& p);

@@ -485,6 +485,8 @@ void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, 
   }
   if (is_dense(p)) {
     dense_backward_weight(p, x, dy, dw);
+  } else if (conv_winograd_applicable(p)) {
+    conv_winograd_backward_weight(p, x, dy, dw);
   } else {
     backward_weight_gemm(p, x, dy, dw);
   }

@@ -29,14 +29,22 @@ size_t winograd_tile_runs(const WinogradGeometry& g, size_t t0, size_t count, Wi
 
 struct WinogradKernels {
   const char* name;
-  // V = B^T d B for tiles [t0, t0 + count), count <= nr <= kWinogradMaxPanel, as one B panel
-  // [xi][ci][nr] (xi_stride floats between the xi planes; lanes count..nr zero).
+  // U = G g G^T for `lanes` (<= mr) output channels and all input channels, w = their weights
+  // [lane][ci][3][3]: u[xi * xi_stride + ci * mr + lane] (one A panel per xi plane).
+  void (*transform_weights)(const float* w, size_t ci_n, size_t lanes, size_t mr, size_t xi_stride, float* u);
+  // V = B^T d B for tiles [t0, t0 + count), count <= width <= kWinogradMaxPanel, at
+  // v[xi * xi_stride + ci * ld + lane] (a forward B panel [xi][ci][nr] has width = ld = nr); lanes
+  // count..width are zero.
   void (*transform_input)(const ConvParams& p, const WinogradGeometry& g, const float* x, size_t t0, size_t count,
-                          size_t nr, size_t xi_stride, float* v);
+                          size_t width, size_t ld, size_t xi_stride, float* v);
   // y = clamp(A^T M A + bias) for tiles [t0, t0 + count), M = [xi][co][width]; clamped to [0, cap]
   // when relu (NaN propagates).
   void (*transform_output)(const ConvParams& p, const WinogradGeometry& g, const float* m, size_t t0, size_t count,
                            size_t width, const float* bias, bool relu, float cap, float* y);
+  // Z = A dY A^T (the gradient of M) for tiles [t0, t0 + count), count <= kWinogradMaxLanes, at
+  // z[xi * xi_stride + co * ld + lane]; dY reads as zero past the output's edges.
+  void (*transform_output_grad)(const ConvParams& p, const WinogradGeometry& g, const float* dy, size_t t0,
+                                size_t count, size_t ld, size_t xi_stride, float* z);
 };
 
 const WinogradKernels& winograd_kernels_scalar();

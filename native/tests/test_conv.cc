@@ -199,6 +199,8 @@ CK_TEST(conv_winograd_matches_reference) {
       {make(40, 6, 5, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},  // many tiny images, blocks span images
       {make(2, 4, 5, 1, {6, 37}, {3, 3}, {1, 1}, {1, 1}, {0, 2}, {1, 1}), true, Activation::kRelu},  // long odd rows: vectors + tails
       {make(1, 3, 4, 1, {5, 70}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},  // a tile row split across panels
+      {make(2, 37, 29, 1, {5, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},  // weight staging past 32 input channels, partial panel
+      {make(3, 9, 20, 1, {4, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu},  // 4x4 outputs (ResNet's last stage at 128 px)
   };
   uint64_t seed = 300;
   for (const ConvCase& c : cases) {
