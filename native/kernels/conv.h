@@ -12,7 +12,9 @@
 // packed straight from the input (implicit im2col: no column buffer); 1x1 stride-1 convolutions
 // are a plain GEMM on the input, strided 1x1 ones a GEMM on the gathered input (conv_subsample.h);
 // depthwise convolutions (groups == in channels) a direct kernel
-// (conv_depthwise.cc). Backward-data for stride 1 is a convolution of dy with the flipped,
+// (conv_depthwise.cc); 3x3 stride-1 layers with >= 8 input channels Winograd F(2x2, 3x3)
+// (conv_winograd.cc); stride-1 layers with few taps per output direct loops (conv_direct.cc).
+// Backward-data for stride 1 is a convolution of dy with the flipped,
 // transposed weights; otherwise a GEMM into a bounded column tile and col2im. Backward-weight is a
 // GEMM of dy with the column tile. conv_ref.cc is the direct-loop reference.
 #pragma once
@@ -81,6 +83,15 @@ bool conv_winograd_applicable(const ConvParams& p);
 void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
 // dw (overwritten) through the same transforms; the same shapes as the forward.
 void conv_winograd_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
+
+// Direct loops (conv_direct.cc) for 2-D stride-1 undilated layers with few taps per output
+// (ci x kh x kw <= 400, kw <= 7: LeNet-5, a first 3-channel layer), where packing GEMM columns costs
+// more than the multiply-adds; only under kAuto. The weight gradient uses them for few (co, ci) pairs.
+bool conv_direct_applicable(const ConvParams& p);
+void conv_direct_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
+void conv_direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
+// Test hook (not thread-safe): floats of padded images the weight gradient holds per chunk; 0 restores the default.
+void conv_direct_set_padded_chunk_floats(size_t floats);
 
 // Depthwise convolution (groups == in_channels; any channel multiplier), direct loops.
 bool conv_is_depthwise(const ConvParams& p);

@@ -15,7 +15,8 @@ enum class WorkspaceSlot {
   kConvOutput = 4,   // a batch chunk's output before it is scattered to NCHW
   kConvWeights = 5,  // flipped weights, per-thread weight-gradient partial sums
   kConvGather = 6,   // a strided 1x1 convolution's gathered input (or input gradient)
-  kCount = 7
+  kConvPadded = 7,   // zero-padded images of a direct convolution
+  kCount = 8
 };
 
 // At least `count` floats, 64-byte aligned, valid until the next call with the same slot on this

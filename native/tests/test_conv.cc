@@ -163,11 +163,37 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(2, 5, 4, 1, {2, 3}, {5, 3}, {1, 1}, {3, 1}, {3, 1}, {1, 1})},                // rows cropped, columns kept
       {make(2, 4, 4, 1, {1, 6}, {3, 3}, {1, 2}, {1, 2}, {1, 2}, {1, 2})},                // cropped with dilation
   };
-  uint64_t seed = 1;
-  for (const ConvCase& c : cases) {
-    run_conv_case(ck_ctx, c, seed++);
+  // Under kAuto the small stride-1 shapes run the direct loops; kGemm keeps the GEMM paths covered.
+  for (ConvAlgo algo : {ConvAlgo::kAuto, ConvAlgo::kGemm}) {
+    conv_set_algo(algo);
+    uint64_t seed = 1;
+    for (const ConvCase& c : cases) {
+      run_conv_case(ck_ctx, c, seed++);
+      if (ck_ctx.failed()) break;
+    }
+    conv_set_algo(ConvAlgo::kAuto);
     if (ck_ctx.failed()) return;
   }
+}
+
+CK_TEST(conv_direct_matches_reference) {
+  const std::vector<ConvCase> cases = {
+      {make(5, 1, 6, 1, {28, 28}, {5, 5}, {1, 1}, {2, 2}, {2, 2}, {1, 1}), true, Activation::kRelu},  // LeNet-5 C1
+      {make(4, 6, 16, 1, {14, 14}, {5, 5}, {1, 1}, {0, 0}, {0, 0}, {1, 1}), true},                      // LeNet-5 C3
+      {make(3, 3, 7, 1, {9, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu6},    // rows of two vectors + tail
+      {make(2, 2, 5, 1, {6, 70}, {7, 7}, {1, 1}, {3, 0}, {3, 2}, {1, 1})},                               // widest kernel, asymmetric
+      {make(3, 4, 2, 1, {5, 4}, {2, 3}, {1, 1}, {1, 0}, {0, 2}, {1, 1}), true},                         // even kernel, 'same'
+      {make(2, 1, 3, 1, {1, 33}, {1, 5}, {1, 1}, {0, 2}, {0, 2}, {1, 1})},                              // conv1d
+  };
+  // Padded-image chunks of one image (or one of LeNet's), so the weight gradient sums several chunks.
+  conv_direct_set_padded_chunk_floats(1500);
+  uint64_t seed = 500;
+  for (const ConvCase& c : cases) {
+    CK_CHECK(conv_direct_applicable(c.p), "not a direct shape: " << label_of(c.p));
+    run_conv_case(ck_ctx, c, seed++);
+    if (ck_ctx.failed()) break;
+  }
+  conv_direct_set_padded_chunk_floats(0);
 }
 
 CK_TEST(conv1d_and_conv3d_match_reference) {

@@ -1,0 +1,163 @@
+// Direct convolution for layers with few taps per output (see conv_direct.h): images are padded
+// into a per-thread buffer and run through the instruction set's loops (conv_direct_impl.inc).
+// Forward splits the batch across threads; the weight gradient pads a chunk of images at a time
+// and splits the (co, ci) pairs, each thread summing its pairs over the whole chunk, so no partial
+// sums need adding. Backward-data needs no loop of its own: a stride-1 layer's input gradient is a
+// convolution of dy with the flipped weights (conv_gemm.cc), which lands here when it is small.
+#include <cstring>
+
+#include "kernels/conv.h"
+#include "kernels/conv_direct.h"
+#include "runtime/isa.h"
+#include "runtime/parallel_errors.h"
+#include "runtime/threads.h"
+#include "runtime/workspace.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace convkit {
+namespace {
+
+// Taps per output (ci x kh x kw) up to which the direct loops beat the GEMM's column packing
+// (batch 64, 2 threads, GEMM against direct: LeNet-5's 1 -> 6 5x5 0.47 against 0.14 ms, 6 -> 16
+// 0.47 against 0.25, its input gradient as a 16 -> 6 convolution with 400 taps 1.44 against 0.47,
+// 3 -> 32 3x3 at 32x32 0.66 against 0.46).
+constexpr size_t kDirectMaxTaps = 400;
+// Floats of padded images the weight gradient holds at once (a test hook may lower it).
+constexpr size_t kPaddedChunkFloats = static_cast<size_t>(4) << 20;
+size_t g_padded_chunk_floats = kPaddedChunkFloats;
+
+const DirectKernels& direct_kernels_for(Isa isa) {
+  switch (isa) {
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+    case Isa::kAvx512: return direct_kernels_avx512();
+    case Isa::kAvx2: return direct_kernels_avx2();
+#endif
+    default: return direct_kernels_scalar();
+  }
+}
+
+// The ci planes of one image, zero-padded into xpad (ci x Hp x Wp).
+void pad_image(const DirectGeometry& g, const float* x, float* xpad) {
+  const size_t plane = g.plane();
+  for (size_t c = 0; c < g.ci; ++c) {
+    float* dst = xpad + c * plane;
+    std::memset(dst, 0, plane * sizeof(float));
+    for (size_t h = 0; h < g.H; ++h)
+      std::memcpy(dst + (h + g.pt) * g.Wp + g.pl, x + (c * g.H + h) * g.W, g.W * sizeof(float));
+  }
+}
+
+// Threads for `work` multiply-adds: one below ~64K (a parallel region costs more).
+int threads_for(size_t work) { return work < 65536 ? 1 : num_threads(); }
+
+// [begin, end) of `count` items for thread tid of nth.
+inline void share(size_t count, size_t tid, size_t nth, size_t* begin, size_t* end) {
+  *begin = count * tid / nth;
+  *end = count * (tid + 1) / nth;
+}
+
+}  // namespace
+
+DirectGeometry direct_geometry_of(const ConvParams& p) {
+  DirectGeometry g;
+  g.ci = p.in_channels;
+  g.co = p.out_channels;
+  g.H = p.in[1];
+  g.W = p.in[2];
+  g.OH = p.out[1];
+  g.OW = p.out[2];
+  g.KH = p.kernel[1];
+  g.KW = p.kernel[2];
+  g.pt = p.pad_begin[1];
+  g.pl = p.pad_begin[2];
+  g.vectors = g.OW > kDirectBlock ? 2 : 1;
+  const size_t run = g.vectors * kDirectBlock;
+  // Stride 1: H + pt <= OH + KH - 1 and W + pl <= OW + KW - 1, so the input fits; every run of
+  // outputs reads whole vectors within its row.
+  g.Hp = g.OH + g.KH - 1;
+  g.Wp = (g.OW + run - 1) / run * run + g.KW - 1;
+  return g;
+}
+
+void conv_direct_set_padded_chunk_floats(size_t floats) {
+  g_padded_chunk_floats = floats == 0 ? kPaddedChunkFloats : floats;
+}
+
+bool conv_direct_applicable(const ConvParams& p) {
+  if (conv_algo() != ConvAlgo::kAuto) return false;
+  if (p.groups != 1 || p.in[0] != 1 || p.kernel[0] != 1) return false;
+  for (int a = 1; a < 3; ++a) {
+    if (p.stride[a] != 1 || p.dilation[a] != 1) return false;
+  }
+  if (p.kernel[1] * p.kernel[2] == 1 || p.kernel[2] > kDirectMaxKernelW) return false;
+  return p.col_rows() <= kDirectMaxTaps;
+}
+
+void conv_direct_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
+                         Activation act) {
+  const DirectKernels& k = direct_kernels_for(active_isa());
+  const DirectGeometry g = direct_geometry_of(p);
+  const size_t in_image = g.ci * g.H * g.W, out_image = g.co * g.OH * g.OW;
+  const bool relu = act != Activation::kNone;
+  const float cap = activation_cap(act);
+  const int threads = threads_for(p.batch * out_image * g.taps());
+  ParallelErrors errors("conv (direct)");
+#pragma omp parallel num_threads(threads)
+  errors.run([&] {
+    size_t tid = 0, nth = 1;
+#if defined(_OPENMP)
+    tid = static_cast<size_t>(omp_get_thread_num());
+    nth = static_cast<size_t>(omp_get_num_threads());
+#endif
+    size_t n0, n1;
+    share(p.batch, tid, nth, &n0, &n1);
+    if (n0 == n1) return;
+    float* xpad = workspace_floats(WorkspaceSlot::kConvPadded, g.ci * g.plane());
+    for (size_t n = n0; n < n1; ++n) {
+      pad_image(g, x + n * in_image, xpad);
+      k.forward_image(g, xpad, w, bias, relu, cap, y + n * out_image);
+    }
+  });
+  errors.rethrow();
+}
+
+void conv_direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw) {
+  const DirectKernels& k = direct_kernels_for(active_isa());
+  const DirectGeometry g = direct_geometry_of(p);
+  const size_t in_image = g.ci * g.H * g.W, out_image = g.co * g.OH * g.OW, taps = g.KH * g.KW;
+  const size_t padded_image = g.ci * g.plane();
+  size_t chunk = g_padded_chunk_floats / padded_image;
+  if (chunk < 1) chunk = 1;
+  if (chunk > p.batch) chunk = p.batch;
+  float* xpad = workspace_floats(WorkspaceSlot::kConvPadded, chunk * padded_image);
+  std::memset(dw, 0, p.w_size() * sizeof(float));
+  const size_t pairs = g.co * g.ci;
+  const int threads = threads_for(p.batch * out_image * g.taps());
+  for (size_t n0 = 0; n0 < p.batch; n0 += chunk) {
+    const size_t count = p.batch - n0 < chunk ? p.batch - n0 : chunk;
+    const float* xc = x + n0 * in_image;
+    const float* dyc = dy + n0 * out_image;
+#pragma omp parallel num_threads(threads)
+    {
+      size_t tid = 0, nth = 1;
+#if defined(_OPENMP)
+      tid = static_cast<size_t>(omp_get_thread_num());
+      nth = static_cast<size_t>(omp_get_num_threads());
+#endif
+      size_t b0, b1;
+      share(count, tid, nth, &b0, &b1);
+      for (size_t b = b0; b < b1; ++b) pad_image(g, xc + b * in_image, xpad + b * padded_image);
+#pragma omp barrier
+      share(pairs, tid, nth, &b0, &b1);
+      for (size_t pair = b0; pair < b1; ++pair) {
+        const size_t co = pair / g.ci, ci = pair % g.ci;
+        k.weight_grad_pair(g, count, xpad, dyc, co, ci, dw + pair * taps);
+      }
+    }
+  }
+}
+
+}  // namespace convkit

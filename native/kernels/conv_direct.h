@@ -1,0 +1,49 @@
+// Internal: direct convolution for layers with few input taps per output (ci x kh x kw small:
+// LeNet-5's 1 -> 6 and 6 -> 16 5x5 layers, a network's first 3-channel layer), where the GEMM's
+// column packing costs more than the multiply-adds it feeds. The loops are compiled once per
+// instruction set (conv_direct_{scalar,avx2,avx512}.cc from conv_direct_impl.inc) and chosen at run
+// time by conv_direct.cc.
+//
+// Every image is first copied into a zero-padded buffer whose rows are wide enough for whole vectors
+// (DirectGeometry::Wp), so a run of 16 outputs reads, for each tap, 16 consecutive floats.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/conv.h"
+#include "runtime/isa.h"
+
+namespace convkit {
+
+constexpr size_t kDirectBlock = 16;  // outputs per vector
+constexpr size_t kDirectMaxKernelW = 7;
+
+struct DirectGeometry {
+  size_t ci, co, H, W, OH, OW, KH, KW, pt, pl;
+  size_t vectors;  // vectors per run of outputs along a row (1 or 2)
+  size_t Hp, Wp;   // padded image rows and row length
+  size_t plane() const { return Hp * Wp; }
+  size_t taps() const { return ci * KH * KW; }
+};
+
+DirectGeometry direct_geometry_of(const ConvParams& p);
+
+struct DirectKernels {
+  const char* name;
+  // y (co x OH x OW, one image) = clamp(bias + sum over ci, kh, kw of w[co][ci][kh][kw] *
+  // xpad[ci][oh + kh][ow + kw]), clamped to [0, cap] when relu (NaN propagates); bias may be null.
+  void (*forward_image)(const DirectGeometry& g, const float* xpad, const float* w, const float* bias, bool relu,
+                        float cap, float* y);
+  // dw[kh][kw] += sum over images n, oh, ow of dy[n][co][oh][ow] * xpad[n][ci][oh + kh][ow + kw]
+  // for one (co, ci) pair; xpad holds `batch` padded images of ci planes, dy `batch` images of co planes.
+  void (*weight_grad_pair)(const DirectGeometry& g, size_t batch, const float* xpad, const float* dy, size_t co,
+                           size_t ci, float* dw);
+};
+
+const DirectKernels& direct_kernels_scalar();
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+const DirectKernels& direct_kernels_avx2();
+const DirectKernels& direct_kernels_avx512();
+#endif
+
+}  // namespace convkit
