@@ -76,8 +76,9 @@ DirectGeometry direct_geometry_of(const ConvParams& p) {
   g.vectors = g.OW > kDirectBlock ? 2 : 1;
   const size_t run = g.vectors * kDirectBlock;
   // Stride 1: H + pt <= OH + KH - 1 and W + pl <= OW + KW - 1, so the input fits; every run of
-  // outputs reads whole vectors within its row.
-  g.Hp = g.OH + g.KH - 1;
+  // outputs reads whole vectors within its row, and the forward loop's blocks of two output rows
+  // may read one row past the last.
+  g.Hp = g.OH + g.KH;  // + one row of zeros for the last block of two rows
   g.Wp = (g.OW + run - 1) / run * run + g.KW - 1;
   return g;
 }
