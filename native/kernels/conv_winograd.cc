@@ -137,8 +137,11 @@ void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, 
   size_t panels = (co_n * ci_n) / 32768;
   if (panels < 1) panels = 1;
   if (panels > kWinogradMaxLanes / nr) panels = kWinogradMaxLanes / nr;
-  const size_t width = panels * nr;  // M's row length (and the widest block)
   const size_t team = threads < ceil_div(g.tiles, nr) ? threads : ceil_div(g.tiles, nr);
+  // No wider than one thread's share: the buffers below are sized by it (8 MB each for 512
+  // channels at full width, where a batch of 8 7x7 images has 64 tiles per thread).
+  if (panels > ceil_div(ceil_div(g.tiles, team), nr)) panels = ceil_div(ceil_div(g.tiles, team), nr);
+  const size_t width = panels * nr;  // M's row length (and the widest block)
   ParallelErrors errors("winograd");
 #pragma omp parallel num_threads(static_cast<int>(team))
   errors.run([&] {
@@ -190,9 +193,11 @@ void conv_winograd_backward_weight(const ConvParams& p, const float* x, const fl
   const WinogradKernels& wk = winograd_kernels_for(isa);
   const size_t ci_n = p.in_channels, co_n = p.out_channels;
   const WinogradGeometry g = winograd_geometry_of(p);
-  const size_t block = kWinogradMaxLanes;
   const size_t threads = static_cast<size_t>(num_threads());
   const size_t team = threads < ceil_div(g.tiles, kWinogradMaxPanel) ? threads : ceil_div(g.tiles, kWinogradMaxPanel);
+  // Tiles per block: no more than one thread's share (the buffers below are sized by it).
+  const size_t share = ceil_div(g.tiles, team);
+  const size_t block = share < kWinogradMaxLanes ? share : kWinogradMaxLanes;
   const size_t du_size = 16 * co_n * ci_n;
   const bool du_by_ci = ci_n < co_n;  // dU laid out [xi][ci][co] instead of [xi][co][ci]
   std::vector<float*> partials(team, nullptr);
