@@ -13,10 +13,6 @@
 #include "runtime/threads.h"
 #include "runtime/workspace.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace convkit {
 namespace {
 
@@ -52,12 +48,6 @@ void pad_image(const DirectGeometry& g, const float* x, float* xpad) {
 
 // Threads for `work` multiply-adds: one below ~64K (a parallel region costs more).
 int threads_for(size_t work) { return work < 65536 ? 1 : num_threads(); }
-
-// [begin, end) of `count` items for thread tid of nth.
-inline void share(size_t count, size_t tid, size_t nth, size_t* begin, size_t* end) {
-  *begin = count * tid / nth;
-  *end = count * (tid + 1) / nth;
-}
 
 }  // namespace
 
@@ -108,13 +98,8 @@ void conv_direct_forward(const ConvParams& p, const float* x, const float* w, co
   ParallelErrors errors("conv (direct)");
 #pragma omp parallel num_threads(threads)
   errors.run([&] {
-    size_t tid = 0, nth = 1;
-#if defined(_OPENMP)
-    tid = static_cast<size_t>(omp_get_thread_num());
-    nth = static_cast<size_t>(omp_get_num_threads());
-#endif
     size_t n0, n1;
-    share(p.batch, tid, nth, &n0, &n1);
+    team_share(p.batch, &n0, &n1);
     if (n0 == n1) return;
     float* xpad = workspace_floats(WorkspaceSlot::kConvPadded, g.ci * g.plane());
     for (size_t n = n0; n < n1; ++n) {
@@ -143,16 +128,11 @@ void conv_direct_backward_weight(const ConvParams& p, const float* x, const floa
     const float* dyc = dy + n0 * out_image;
 #pragma omp parallel num_threads(threads)
     {
-      size_t tid = 0, nth = 1;
-#if defined(_OPENMP)
-      tid = static_cast<size_t>(omp_get_thread_num());
-      nth = static_cast<size_t>(omp_get_num_threads());
-#endif
       size_t b0, b1;
-      share(count, tid, nth, &b0, &b1);
+      team_share(count, &b0, &b1);
       for (size_t b = b0; b < b1; ++b) pad_image(g, xc + b * in_image, xpad + b * padded_image);
 #pragma omp barrier
-      share(pairs, tid, nth, &b0, &b1);
+      team_share(pairs, &b0, &b1);
       for (size_t pair = b0; pair < b1; ++pair) {
         const size_t co = pair / g.ci, ci = pair % g.ci;
         k.weight_grad_pair(g, count, xpad, dyc, co, ci, dw + pair * taps);

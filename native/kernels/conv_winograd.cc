@@ -26,10 +26,6 @@
 #include "runtime/threads.h"
 #include "runtime/workspace.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace convkit {
 namespace {
 
@@ -148,11 +144,8 @@ void conv_winograd_forward(const ConvParams& p, const float* x, const float* w, 
     // Per-thread block buffers (workspace is thread-local): V [xi][panel][ci][nr], M [xi][co][width].
     float* v = workspace_floats(WorkspaceSlot::kConvColumns, 16 * ci_n * width);
     float* m = workspace_floats(WorkspaceSlot::kConvOutput, 16 * co_n * width);
-    size_t tid = 0, nth = 1;
-#if defined(_OPENMP)
-    tid = static_cast<size_t>(omp_get_thread_num());
-    nth = static_cast<size_t>(omp_get_num_threads());
-#endif
+    const TeamPlace place = team_place();
+    const size_t tid = place.tid, nth = place.nth;
     const size_t r0 = g.tiles * tid / nth, r1 = g.tiles * (tid + 1) / nth;
     const size_t blocks = ceil_div(r1 - r0, width);
     const size_t step = blocks == 0 ? width : ceil_div(ceil_div(r1 - r0, blocks), nr) * nr;
@@ -204,11 +197,8 @@ void conv_winograd_backward_weight(const ConvParams& p, const float* x, const fl
   ParallelErrors errors("winograd");
 #pragma omp parallel num_threads(static_cast<int>(team))
   errors.run([&] {
-    size_t tid = 0, nth = 1;
-#if defined(_OPENMP)
-    tid = static_cast<size_t>(omp_get_thread_num());
-    nth = static_cast<size_t>(omp_get_num_threads());
-#endif
+    const TeamPlace place = team_place();
+    const size_t tid = place.tid, nth = place.nth;
     // Per-thread buffers (workspace is thread-local): V [xi][ci][block], Z [xi][co][block], dU.
     float* v = workspace_floats(WorkspaceSlot::kConvColumns, 16 * ci_n * block);
     float* z = workspace_floats(WorkspaceSlot::kConvOutput, 16 * co_n * block);

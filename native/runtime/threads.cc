@@ -60,4 +60,18 @@ int num_procs() {
 #endif
 }
 
+TeamPlace team_place() {
+#if defined(_OPENMP)
+  return TeamPlace{static_cast<size_t>(omp_get_thread_num()), static_cast<size_t>(omp_get_num_threads())};
+#else
+  return TeamPlace{0, 1};
+#endif
+}
+
+void team_share(size_t count, size_t* begin, size_t* end) {
+  const TeamPlace t = team_place();
+  *begin = count * t.tid / t.nth;
+  *end = count * (t.tid + 1) / t.nth;
+}
+
 }  // namespace convkit
