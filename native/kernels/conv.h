@@ -86,10 +86,13 @@ void conv_winograd_backward_weight(const ConvParams& p, const float* x, const fl
 
 // Direct loops (conv_direct.cc) for 2-D stride-1 undilated layers with few taps per output
 // (ci x kh x kw <= 400, kw <= 7: LeNet-5, a first 3-channel layer), where packing GEMM columns costs
-// more than the multiply-adds; only under kAuto. The weight gradient uses them for few (co, ci) pairs.
+// more than the multiply-adds; only under kAuto.
 bool conv_direct_applicable(const ConvParams& p);
 void conv_direct_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
 void conv_direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
+// Whether the direct weight gradient beats the GEMM for an applicable shape (few (co, ci) pairs, or
+// many taps on small planes).
+bool conv_direct_weight_grad_preferred(const ConvParams& p);
 // Test hook (not thread-safe): floats of padded images the weight gradient holds per chunk; 0 restores the default.
 void conv_direct_set_padded_chunk_floats(size_t floats);
 

@@ -23,10 +23,14 @@ struct DirectGeometry {
   size_t vectors;  // vectors per run of outputs along a row (1 or 2)
   size_t Hp, Wp;   // padded image rows and row length
   size_t plane() const { return Hp * Wp; }
+  // Floats of one flattened, padded dy plane (OH rows of Wp, rounded up to whole vectors).
+  size_t flat_len() const { return (OH * Wp + kDirectBlock - 1) / kDirectBlock * kDirectBlock; }
   size_t taps() const { return ci * KH * KW; }
 };
 
 DirectGeometry direct_geometry_of(const ConvParams& p);
+// The weight gradient's layout: rows no wider than the padded input (Wp = OW + KW - 1).
+DirectGeometry direct_weight_grad_geometry_of(const ConvParams& p);
 
 struct DirectKernels {
   const char* name;
@@ -34,9 +38,11 @@ struct DirectKernels {
   // xpad[ci][oh + kh][ow + kw]), clamped to [0, cap] when relu (NaN propagates); bias may be null.
   void (*forward_image)(const DirectGeometry& g, const float* xpad, const float* w, const float* bias, bool relu,
                         float cap, float* y);
-  // dw[kh][kw] += sum over images n, oh, ow of dy[n][co][oh][ow] * xpad[n][ci][oh + kh][ow + kw]
-  // for one (co, ci) pair; xpad holds `batch` padded images of ci planes, dy `batch` images of co planes.
-  void (*weight_grad_pair)(const DirectGeometry& g, size_t batch, const float* xpad, const float* dy, size_t co,
+  // dw[kh][kw] += sum over images n, oh, ow of dy[n][co][oh][ow] * x[n][ci][oh + kh - pt][ow + kw - pl]
+  // for one (co, ci) pair, with g from direct_weight_grad_geometry_of: xpad holds `batch` padded
+  // images of ci planes (and a vector of slack after the last), dyp `batch` images of co planes of
+  // flat_len() floats, dy's rows at stride Wp with zeros past each row and the plane.
+  void (*weight_grad_pair)(const DirectGeometry& g, size_t batch, const float* xpad, const float* dyp, size_t co,
                            size_t ci, float* dw);
 };
 

@@ -34,10 +34,6 @@ inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // Columns a forward GEMM should have at least, so panels and threads are used well.
 constexpr size_t kTargetColumns = 1024;
-// The direct weight gradient re-reads dy and the input once per (co, ci) pair and kernel row: it
-// beats the GEMM for LeNet-5's 1 -> 6 layer (0.24 against 0.56 ms at batch 64) but not with ~100
-// pairs (6 -> 16: 0.56 against 0.53; 3 -> 32 at 32x32: 1.47 against 1.12).
-constexpr size_t kDirectMaxWeightGradPairs = 32;
 // Largest explicit column tile (floats) of the backward passes.
 constexpr size_t kMaxColumnTile = static_cast<size_t>(2) << 20;
 
@@ -512,7 +508,7 @@ void conv_backward_weight(const ConvParams& p, const float* x, const float* dy, 
     dense_backward_weight(p, x, dy, dw);
   } else if (conv_winograd_applicable(p)) {
     conv_winograd_backward_weight(p, x, dy, dw);
-  } else if (conv_direct_applicable(p) && p.in_channels * p.out_channels <= kDirectMaxWeightGradPairs) {
+  } else if (conv_direct_applicable(p) && conv_direct_weight_grad_preferred(p)) {
     conv_direct_backward_weight(p, x, dy, dw);
   } else {
     backward_weight_gemm(p, x, dy, dw);
