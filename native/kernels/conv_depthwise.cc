@@ -83,12 +83,21 @@ void forward_planes(const ConvParams& p, const float* x, const float* w, const f
   const bool relu = act != Activation::kNone;
   const float cap = activation_cap(act);
   const size_t scratch_floats = k.scratch_floats(g);
+  // A strided layer does a quarter of the taps per input byte of a stride-1 one: its planes stream
+  // from memory (MobileNetV2's 112x112x96 stride-2 layer: 77 MB at batch 16), so the next plane is
+  // fetched while this one is computed (there 7.8-11 -> 5.0-5.7 ms; stride-1 layers measured slower).
+  const bool prefetch = p.stride[1] > 1 || p.stride[2] > 1;
 #pragma omp parallel num_threads(threads_for(p.y_size() * taps))
   {
     std::vector<float> scratch(scratch_floats);
 #pragma omp for schedule(static)
     for (long plane = 0; plane < planes; ++plane) {
       const size_t n = static_cast<size_t>(plane) / p.out_channels, co = static_cast<size_t>(plane) % p.out_channels;
+      if (prefetch && plane + 1 < planes) {
+        const size_t n1 = static_cast<size_t>(plane + 1) / p.out_channels, c1 = static_cast<size_t>(plane + 1) % p.out_channels;
+        const char* next = reinterpret_cast<const char*>(x + (n1 * p.in_channels + c1 / mult) * in_s);
+        for (size_t b = 0; b < in_s * sizeof(float); b += 64) __builtin_prefetch(next + b, 0, 2);
+      }
       k.forward_plane(g, x + (n * p.in_channels + co / mult) * in_s, w + co * taps, bias != nullptr ? bias[co] : 0.0f,
                       relu, cap, y + static_cast<size_t>(plane) * S, scratch.data());
     }
