@@ -55,6 +55,25 @@ function resizedDims(width: number, height: number, resize: number): [number, nu
 }
 
 /**
+ * libvips keeps its last error message in one process-wide buffer: when several threads decode at
+ * once, a failed pipeline can report "Unknown error" because another thread cleared the buffer
+ * first. A plain decode of the same bytes is tried (twice at most) for the real reason ("premature
+ * end of JPEG image"); the first message is kept when that gives nothing better.
+ */
+async function decodeFailureReason(bytes: Buffer, err: Error): Promise<string> {
+  let reason = err.message;
+  for (let attempt = 0; attempt < 2 && /^(Unknown error)?$/.test(reason.trim()); attempt++) {
+    try {
+      await sharp(bytes, { failOn: 'error', pages: 1 }).raw().toBuffer();
+      return reason;  // decodes now: keep the pipeline's own message
+    } catch (again) {
+      reason = (again as Error).message || reason;
+    }
+  }
+  return reason;
+}
+
+/**
  * Decodes an image (a path or the file's bytes) and applies `pre`; returns [C, H, W] float32.
  * @throws FormatError when the data is not a decodable image (the message names `source`).
  */
@@ -70,9 +89,9 @@ export async function decodeImage(input: string | Buffer, pre: Preprocess, sourc
   let raw: Buffer;
   let channels: number;
   try {
-    // The header pass also gives a corrupt file its libvips reason ("premature end of JPEG image")
-    // in every thread: a failure inside the decode pipeline can come back as "Unknown error" when
-    // several worker threads decode at once.
+    // The header pass gives a corrupt header its libvips reason in every thread; a failure inside
+    // the decode pipeline (a truncated JPEG) can still come back as "Unknown error" when several
+    // threads decode at once: see decodeFailureReason.
     const meta = await sharp(bytes, { failOn: 'error' }).metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('no image dimensions');
     const swap = (meta.orientation ?? 1) >= 5;
@@ -94,7 +113,7 @@ export async function decodeImage(input: string | Buffer, pre: Preprocess, sourc
     raw = out.data;
     channels = out.info.channels;
   } catch (err) {
-    throw new FormatError(`${name}: cannot decode image: ${(err as Error).message}`);
+    throw new FormatError(`${name}: cannot decode image: ${await decodeFailureReason(bytes, err as Error)}`);
   }
   if (channels !== pre.channels || raw.length !== outH * outW * channels) {
     throw new FormatError(`${name}: decoded ${channels} channel(s), ${raw.length} bytes; expected ${pre.channels} x ${outH} x ${outW}`);

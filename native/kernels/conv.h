@@ -13,7 +13,9 @@
 // are a plain GEMM on the input, strided 1x1 ones a GEMM on the gathered input (conv_subsample.h);
 // depthwise convolutions (groups == in channels) a direct kernel
 // (conv_depthwise.cc); 3x3 stride-1 layers with >= 8 input channels Winograd F(2x2, 3x3)
-// (conv_winograd.cc); stride-1 layers with few taps per output direct loops (conv_direct.cc).
+// (conv_winograd.cc); stride-1 layers with few taps per output direct loops (conv_direct.cc); strided
+// first layers (few input channels) direct loops with the output channels in the vector lanes
+// (conv_stem.cc).
 // Backward-data for stride 1 is a convolution of dy with the flipped,
 // transposed weights; otherwise a GEMM into a bounded column tile and col2im. Backward-weight is a
 // GEMM of dy with the column tile. conv_ref.cc is the direct-loop reference.
@@ -95,6 +97,12 @@ void conv_direct_backward_weight(const ConvParams& p, const float* x, const floa
 bool conv_direct_weight_grad_preferred(const ConvParams& p);
 // Test hook (not thread-safe): floats of padded images the weight gradient holds per chunk; 0 restores the default.
 void conv_direct_set_padded_chunk_floats(size_t floats);
+
+// Strided 2-D undilated layers with at most 4 input channels and a multiple of 16 output channels
+// (up to 256; a network's first layer), forward only: direct loops with the output channels in the
+// vector lanes (conv_stem.cc); only under kAuto.
+bool conv_stem_applicable(const ConvParams& p);
+void conv_stem_forward(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, Activation act);
 
 // Depthwise convolution (groups == in_channels; any channel multiplier), direct loops.
 bool conv_is_depthwise(const ConvParams& p);

@@ -431,6 +431,10 @@ void conv_forward(const ConvParams& p, const float* x, const float* w, const flo
     conv_direct_forward(p, x, w, bias, y, act);
     return;
   }
+  if (conv_stem_applicable(p)) {
+    conv_stem_forward(p, x, w, bias, y, act);
+    return;
+  }
   forward_gemm(p, x, w, bias, y, act);
 }
 

@@ -176,6 +176,21 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
   }
 }
 
+CK_TEST(conv_stem_matches_reference) {
+  const std::vector<ConvCase> cases = {
+      {make(2, 3, 64, 1, {30, 27}, {7, 7}, {2, 2}, {3, 3}, {3, 3}, {1, 1}), true, Activation::kRelu},   // ResNet's stem
+      {make(3, 3, 32, 1, {17, 20}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu6},  // MobileNet's first layer
+      {make(1, 1, 16, 1, {9, 40}, {5, 3}, {3, 2}, {2, 0}, {1, 1}, {1, 1})},                            // uneven strides, asymmetric
+      {make(2, 4, 48, 1, {11, 11}, {4, 4}, {2, 2}, {0, 0}, {0, 0}, {1, 1}), true},                     // one vector of channels left
+  };
+  uint64_t seed = 700;
+  for (const ConvCase& c : cases) {
+    CK_CHECK(conv_stem_applicable(c.p), "not a stem shape: " << label_of(c.p));
+    run_conv_case(ck_ctx, c, seed++);
+    if (ck_ctx.failed()) break;
+  }
+}
+
 CK_TEST(conv_direct_matches_reference) {
   const std::vector<ConvCase> cases = {
       {make(5, 1, 6, 1, {28, 28}, {5, 5}, {1, 1}, {2, 2}, {2, 2}, {1, 1}), true, Activation::kRelu},  // LeNet-5 C1
