@@ -17,8 +17,9 @@
 // first layers (few input channels) direct loops with the output channels in the vector lanes
 // (conv_stem.cc).
 // Backward-data for stride 1 is a convolution of dy with the flipped,
-// transposed weights; otherwise a GEMM into a bounded column tile and col2im. Backward-weight is a
-// GEMM of dy with the column tile. conv_ref.cc is the direct-loop reference.
+// transposed weights; otherwise a GEMM into a bounded column tile and col2im. Backward-weight runs
+// through Winograd's transforms or the direct loops where those apply, otherwise a GEMM of dy with
+// the column tile. conv_ref.cc is the direct-loop reference.
 #pragma once
 
 #include <cstddef>

@@ -37,19 +37,25 @@ const DirectKernels& direct_kernels_for(Isa isa) {
 
 // The ci planes of one image, zero-padded into xpad (ci x Hp x Wp).
 void pad_image(const DirectGeometry& g, const float* x, float* xpad) {
-  const size_t plane = g.plane();
-  for (size_t c = 0; c < g.ci; ++c) {
-    float* dst = xpad + c * plane;
-    std::memset(dst, 0, plane * sizeof(float));
-    for (size_t h = 0; h < g.H; ++h)
-      std::memcpy(dst + (h + g.pt) * g.Wp + g.pl, x + (c * g.H + h) * g.W, g.W * sizeof(float));
-  }
+  conv_pad_planes(x, g.ci, g.H, g.W, g.pt, g.pl, g.Hp, g.Wp, xpad);
 }
 
 // Threads for `work` multiply-adds: one below ~64K (a parallel region costs more).
 int threads_for(size_t work) { return work < 65536 ? 1 : num_threads(); }
 
 }  // namespace
+
+void conv_pad_planes(const float* x, size_t planes, size_t H, size_t W, size_t pt, size_t pl, size_t Hp, size_t Wp,
+                     float* xpad) {
+  const size_t plane = Hp * Wp;
+  const size_t cols = pl >= Wp ? 0 : (W < Wp - pl ? W : Wp - pl);
+  for (size_t c = 0; c < planes; ++c) {
+    float* dst = xpad + c * plane;
+    std::memset(dst, 0, plane * sizeof(float));
+    for (size_t h = 0; h < H && h + pt < Hp; ++h)
+      std::memcpy(dst + (h + pt) * Wp + pl, x + (c * H + h) * W, cols * sizeof(float));
+  }
+}
 
 DirectGeometry direct_geometry_of(const ConvParams& p) {
   DirectGeometry g;

@@ -28,6 +28,12 @@ struct DirectGeometry {
   size_t taps() const { return ci * KH * KW; }
 };
 
+// The `planes` planes (H x W) of one image zero-padded into xpad (planes x Hp x Wp): padded row r is
+// input row r - pt, padded column c input column c - pl; input rows and columns past the padded
+// size (never read by a strided kernel) are left out. Shared with the stem loops (conv_stem.cc).
+void conv_pad_planes(const float* x, size_t planes, size_t H, size_t W, size_t pt, size_t pl, size_t Hp, size_t Wp,
+                     float* xpad);
+
 DirectGeometry direct_geometry_of(const ConvParams& p);
 // The weight gradient's layout: rows no wider than the padded input (Wp = OW + KW - 1).
 DirectGeometry direct_weight_grad_geometry_of(const ConvParams& p);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/conv.h"
+#include "kernels/conv_direct.h"
 #include "kernels/conv_stem.h"
 #include "runtime/isa.h"
 #include "runtime/parallel_errors.h"
@@ -40,17 +41,9 @@ StemGeometry stem_geometry_of(const ConvParams& p) {
   return g;
 }
 
-// The ci planes of one image zero-padded into xpad (ci x Hp x Wp): padded row r is input row
-// r - pad_top, padded column c input column c - pad_left; rows and columns no output reads are left out.
+// The ci planes of one image zero-padded into xpad (ci x Hp x Wp).
 void pad_image(const ConvParams& p, const StemGeometry& g, const float* x, float* xpad) {
-  const size_t H = p.in[1], W = p.in[2], pt = p.pad_begin[1], pl = p.pad_begin[2];
-  const size_t cols = pl >= g.Wp ? 0 : (W < g.Wp - pl ? W : g.Wp - pl);
-  for (size_t c = 0; c < g.ci; ++c) {
-    float* dst = xpad + c * g.plane();
-    std::memset(dst, 0, g.plane() * sizeof(float));
-    for (size_t h = 0; h < H && h + pt < g.Hp; ++h)
-      std::memcpy(dst + (h + pt) * g.Wp + pl, x + (c * H + h) * W, cols * sizeof(float));
-  }
+  conv_pad_planes(x, g.ci, p.in[1], p.in[2], p.pad_begin[1], p.pad_begin[2], g.Hp, g.Wp, xpad);
 }
 
 }  // namespace

@@ -11,11 +11,12 @@ enum class WorkspaceSlot {
   kGemmPackA = 0,
   kGemmPackB = 1,
   kGemmTranspose = 2,
-  kConvColumns = 3,  // im2col tiles (backward passes)
-  kConvOutput = 4,   // a batch chunk's output before it is scattered to NCHW
-  kConvWeights = 5,  // flipped weights, per-thread weight-gradient partial sums
-  kConvGather = 6,   // a strided 1x1 convolution's gathered input (or input gradient)
-  kConvPadded = 7,   // zero-padded images of a direct convolution
+  kConvColumns = 3,  // im2col tiles (backward passes), Winograd's transformed input V
+  kConvOutput = 4,   // a batch chunk's output before it is scattered to NCHW, Winograd's M and Z
+  kConvWeights = 5,  // per-thread weight-gradient partial sums, Winograd's U and dU, repacked stem weights
+  kConvGather = 6,   // a strided 1x1 convolution's gathered input (or input gradient), padded dy of the
+                     // direct weight gradient
+  kConvPadded = 7,   // zero-padded images of the direct and stem loops
   kCount = 8
 };
 
