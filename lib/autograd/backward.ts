@@ -4,7 +4,8 @@
  * summed, so the gradient of a convolution filter is the sum over every position it touched.
  */
 import { ArgumentError, ShapeError } from '../errors.js';
-import { formatShape } from '../tensor/shape.js';
+import { allocateUninitialized, formatShape } from '../tensor/shape.js';
+import { recordAllocations, recycle } from '../tensor/recycled-buffers.js';
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from './grad-mode.js';
 import type { GradNode } from './node.js';
@@ -16,7 +17,7 @@ export interface BackwardOptions {
 
 /** a + b into a new tensor (neither input is written: either may be shared). */
 function sumInto(a: Tensor, b: Tensor): Tensor {
-  const out = new Float32Array(a.data.length);
+  const out = allocateUninitialized(a.data.length, 'backward');
   const x = a.data;
   const y = b.data;
   for (let i = 0; i < out.length; i++) out[i] = (x[i] as number) + (y[i] as number);
@@ -89,9 +90,28 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
     return;
   }
   const retain = options.retainGraph ?? false;
-  noGrad(() => {
+  noGrad(() => recordAllocations((allocated) => {
+    // Ownership of gradient buffers, for recycling (lib/tensor/recycled-buffers.ts): how many
+    // pending gradients (views included) each buffer backs, and the buffers that must outlive the
+    // pass (the seed, leaf gradients adopted without a copy).
+    const refs = new Map<ArrayBufferLike, number>();
+    const pinned = new Set<ArrayBufferLike>([seed.data.buffer]);
+    const hold = (t: Tensor): void => {
+      refs.set(t.data.buffer, (refs.get(t.data.buffer) ?? 0) + 1);
+    };
+    const drop = (t: Tensor): void => {
+      const b = t.data.buffer;
+      const n = (refs.get(b) ?? 0) - 1;
+      if (n > 0) {
+        refs.set(b, n);
+        return;
+      }
+      refs.delete(b);
+      if (allocated.has(b) && !pinned.has(b)) recycle(b);
+    };
     const order = topoOrder(start);
     const grads = new Map<GradNode, Tensor>([[start, seed]]);
+    hold(seed);
     for (const node of order) {
       const g = grads.get(node);
       grads.delete(node);
@@ -113,6 +133,16 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
       const owns = (t: Tensor): boolean =>
         t.data.buffer !== g.data.buffer && t.data.buffer !== seed.data.buffer && uses.get(t.data.buffer) === 1 &&
         t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength;
+      // Every returned gradient holds its buffer until it is placed, summed or accumulated, so a
+      // buffer two of them share is not recycled when the first is done with.
+      node.inputs.forEach((input, i) => {
+        const gi = inputGrads[i] ?? null;
+        if (input !== null && gi !== null) hold(gi);
+      });
+      if (node.custom) {
+        pinned.add(g.data.buffer);
+        for (const t of inputGrads) if (t !== null) pinned.add(t.data.buffer);
+      }
       node.inputs.forEach((input, i) => {
         const gi = inputGrads[i] ?? null;
         if (input === null || gi === null) return;
@@ -121,12 +151,24 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
         }
         const producer = input.gradFn;
         if (producer === null) {
-          accumulateLeaf(input, gi, owns(gi));
+          const adopt = input.grad === null && owns(gi);
+          accumulateLeaf(input, gi, adopt);
+          if (adopt) pinned.add(gi.data.buffer);
+          drop(gi);
         } else {
           const prev = grads.get(producer);
-          grads.set(producer, prev === undefined ? gi : sumInto(prev, gi));
+          if (prev === undefined) {
+            grads.set(producer, gi); // keeps the hold
+          } else {
+            const sum = sumInto(prev, gi);
+            hold(sum);
+            grads.set(producer, sum);
+            drop(prev);
+            drop(gi);
+          }
         }
       });
+      drop(g);
     }
-  });
+  }));
 }

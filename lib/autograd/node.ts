@@ -8,7 +8,9 @@ import type { Tensor } from '../tensor/tensor.js';
  * Computes input gradients from the output gradient. `needs[i]` says whether input i wants a
  * gradient (so frozen weights cost nothing); entries not needed may be null. A returned gradient
  * must have its input's shape. It may alias `gradOutput` or another returned gradient: the engine
- * never writes into a gradient it did not allocate itself.
+ * never writes into a gradient it did not allocate itself. The engine recycles the buffers of a
+ * library op's gradients once it has consumed them, so a library op's backward function must keep
+ * neither `gradOutput` nor what it returns; a custom op's (public `record`) may.
  */
 export type BackwardFn = (gradOutput: Tensor, needs: readonly boolean[]) => ReadonlyArray<Tensor | null>;
 
@@ -18,13 +20,19 @@ export class GradNode {
   /** The tensors the op read; null for inputs that need no gradient. */
   readonly inputs: ReadonlyArray<Tensor | null>;
   private backwardFn: BackwardFn | null;
+  /**
+   * Recorded by user code (public `record`): its backward function may keep the gradients it sees,
+   * so the engine never recycles them.
+   */
+  readonly custom: boolean;
   /** A non-leaf tensor whose gradient the user asked to keep (`retainGrad()`). */
   retained: Tensor | null = null;
 
-  constructor(name: string, inputs: ReadonlyArray<Tensor | null>, backward: BackwardFn) {
+  constructor(name: string, inputs: ReadonlyArray<Tensor | null>, backward: BackwardFn, custom = true) {
     this.name = name;
     this.inputs = inputs;
     this.backwardFn = backward;
+    this.custom = custom;
   }
 
   /** False once a backward pass without `retainGraph` went through this node. */

@@ -15,9 +15,27 @@ export function needsRecord(...inputs: ReadonlyArray<Tensor | null | undefined>)
 }
 
 /**
- * Attaches the op to `output` when {@link needsRecord} holds and returns `output`. `backward` is
- * called with `needs[i] = inputs[i].requiresGrad`; inputs that do not require grad are stored as
- * null so the tape does not keep them alive.
+ * Attaches a library op to `output` when {@link needsRecord} holds and returns `output`. `backward`
+ * is called with `needs[i] = inputs[i].requiresGrad`; inputs that do not require grad are stored as
+ * null so the tape does not keep them alive. The op's backward function keeps neither the gradient
+ * it receives nor those it returns, so the engine may recycle their buffers once it has consumed
+ * them (lib/tensor/recycled-buffers.ts).
+ */
+export function recordOp(
+  name: string,
+  output: Tensor,
+  inputs: ReadonlyArray<Tensor | null | undefined>,
+  backward: BackwardFn,
+): Tensor {
+  return attach(name, output, inputs, backward, false);
+}
+
+/**
+ * Attaches a custom op (user code) to `output` when {@link needsRecord} holds and returns `output`.
+ * `backward` is called with `needs[i] = inputs[i].requiresGrad`; inputs that do not require grad are
+ * stored as null so the tape does not keep them alive. The backward function may keep the gradient
+ * it receives and those it returns (to log or plot them, say): the engine never reuses their
+ * memory.
  */
 export function record(
   name: string,
@@ -25,8 +43,18 @@ export function record(
   inputs: ReadonlyArray<Tensor | null | undefined>,
   backward: BackwardFn,
 ): Tensor {
+  return attach(name, output, inputs, backward, true);
+}
+
+function attach(
+  name: string,
+  output: Tensor,
+  inputs: ReadonlyArray<Tensor | null | undefined>,
+  backward: BackwardFn,
+  custom: boolean,
+): Tensor {
   if (!needsRecord(...inputs)) return output;
   const kept = inputs.map((t) => (t?.requiresGrad === true ? t : null));
-  output.setGradFn(new GradNode(name, kept, backward));
+  output.setGradFn(new GradNode(name, kept, backward, custom));
   return output;
 }

@@ -9,7 +9,8 @@
  * - Inference rows time a forward pass without gradients in eval mode: ResNet-18 and MobileNetV2
  *   (1000 classes) at 224x224, batch 1 and 16; onnxruntime-node runs the same torchvision models,
  *   exported to ONNX by the PyTorch peer at bench time.
- * - The leak row trains LeNet-5 for 1,000 steps and reports resident memory from step 100 on.
+ * - The leak row trains LeNet-5 for 1,500 steps, sampling resident memory every 100, and reports its
+ *   growth over the last 1,000 (the first 500 warm the JIT, V8's heap and the C allocator up).
  *
  * Each row runs on each side in a process of its own (dist/bench/train-worker.js,
  * scripts/peers/torch_train.py, dist/bench/ort-worker.js), one after the other, so peak resident
@@ -117,7 +118,7 @@ interface TorchTrainResult {
   rss?: Array<{ step: number; rssMb: number | null }>;
 }
 
-/** Resident memory over the leak row, from the first sample (step 100) to the last. */
+/** Resident memory over the leak row, from the first sample at or after the warm-up to the last. */
 export interface LeakFigures {
   samples: RssSample[];
   fromStep: number;
@@ -165,7 +166,7 @@ export interface TrainBenchReport {
   threads: number;
   quick: boolean;
   /** Timing policy used on every side. */
-  timing: { warmup: number; minSeconds: number; minRuns: number; maxRuns: number; leakSteps: number; rounds: number };
+  timing: { warmup: number; minSeconds: number; minRuns: number; maxRuns: number; leakSteps: number; leakFrom: number; rounds: number };
   peers: { torch: string; ort: string };
   /**
    * Share of the machine's CPU time that other processes (and the hypervisor: steal) took during the
@@ -223,9 +224,9 @@ export function runNodeWorker<T>(script: string, spec: object, threads: number):
   }
 }
 
-function leakFigures(samples: Array<{ step: number; rssMb: number | null }> | undefined): LeakFigures | null {
+function leakFigures(samples: Array<{ step: number; rssMb: number | null }> | undefined, fromStep: number): LeakFigures | null {
   const s = (samples ?? []).filter((x): x is RssSample => x.rssMb !== null);
-  const first = s[0];
+  const first = s.find((x) => x.step >= fromStep);
   const last = s[s.length - 1];
   if (first === undefined || last === undefined) return null;
   const growthMb = last.rssMb - first.rssMb;
@@ -290,8 +291,8 @@ export function benchTrain(opts: TrainBenchOptions = {}): TrainBenchReport {
   const progress = opts.onProgress ?? (() => {});
   const cpuStart = cpuTimes();
   const timing = quick
-    ? { warmup: 2, minSeconds: 0.3, minRuns: 3, maxRuns: 50, leakSteps: 300, rounds: 1 }
-    : { warmup: 3, minSeconds: 2, minRuns: 10, maxRuns: 200, leakSteps: 1000, rounds: 2 };
+    ? { warmup: 2, minSeconds: 0.3, minRuns: 3, maxRuns: 50, leakSteps: 300, leakFrom: 100, rounds: 1 }
+    : { warmup: 3, minSeconds: 2, minRuns: 10, maxRuns: 200, leakSteps: 1500, leakFrom: 500, rounds: 2 };
   const specOf = (row: TrainBenchRow): TrainWorkerSpec => ({
     kind: row.kind, model: row.model, numClasses: row.numClasses, input: row.input, batch: row.batch, threads,
     warmup: timing.warmup, minSeconds: timing.minSeconds, minRuns: timing.minRuns, maxRuns: timing.maxRuns,
@@ -357,7 +358,7 @@ export function benchTrain(opts: TrainBenchOptions = {}): TrainBenchReport {
             res.convkit = max(res.convkit, c.value.imgPerSec);
             res.convkitPeakRssMb = max(res.convkitPeakRssMb, c.value.peakRssMb);
             res.convkitLoss = c.value.loss;
-            if (res.leak !== undefined) res.leak.convkit = leakFigures(c.value.rss);
+            if (res.leak !== undefined) res.leak.convkit = leakFigures(c.value.rss, timing.leakFrom);
           } else {
             failed.add('convkit');
             res.notes.push(`convkit failed: ${c.reason}`);
@@ -373,7 +374,7 @@ export function benchTrain(opts: TrainBenchOptions = {}): TrainBenchReport {
             res.torch = max(res.torch, t.value.img_per_s);
             res.torchPeakRssMb = max(res.torchPeakRssMb, t.value.peak_rss_mb);
             res.torchLoss = t.value.loss;
-            if (res.leak !== undefined) res.leak.torch = leakFigures(t.value.rss);
+            if (res.leak !== undefined) res.leak.torch = leakFigures(t.value.rss, timing.leakFrom);
           } else {
             failed.add('torch');
             res.notes.push(`PyTorch failed: ${t.reason}`);
@@ -444,7 +445,12 @@ export function formatTrainReport(r: TrainBenchReport): string {
         `${l.flagged ? `, GROWING (over ${LEAK_FLAG_PCT}%)` : ', flat'}; MB every ${l.samples.length > 1 ? l.samples[1]!.step - l.samples[0]!.step : 0} steps: ` +
         l.samples.map((s) => s.rssMb.toFixed(1)).join(' ');
     };
-    lines.push('', `Leak check, resident memory over LeNet-5 training at batch 64:`, side('convkit', x.leak?.convkit), side('PyTorch', x.leak?.torch));
+    lines.push(
+      '',
+      `Leak check, resident memory over LeNet-5 training at batch 64 (growth after ${r.timing.leakFrom} warm-up steps):`,
+      side('convkit', x.leak?.convkit),
+      side('PyTorch', x.leak?.torch),
+    );
   }
   const notes = r.rows.flatMap((x) => x.notes.map((n) => `${x.label}: ${n}`));
   if (notes.length > 0) lines.push('', ...notes);

@@ -8,7 +8,7 @@
  * NaN handling is PyTorch's: every activation maps NaN to NaN, and a NaN or +inf anywhere along
  * the softmax dimension makes that whole slice NaN.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ArgumentError, invalidArgument } from '../errors.js';
 import {
   activationBackward,
@@ -27,7 +27,7 @@ function activation(op: string, kind: ActivationKind, x: Tensor, param = 0): Ten
   const out = new Tensor(allocateUninitialized(x.size, op), x.shape); // the kernel writes every element
   activationForward(kind, x.data, out.data, param);
   const saved = activationSavesOutput(kind) ? out : x;
-  return record(op, out, [x], (g) => {
+  return recordOp(op, out, [x], (g) => {
     const dx = new Tensor(allocateUninitialized(x.size, op), x.shape);
     activationBackward(kind, saved.data, g.data, dx.data, param);
     return [dx];
@@ -141,7 +141,7 @@ function softmaxOp(op: string, log: boolean, input: Tensor, options: unknown): T
   const layout = softmaxLayout(op, x, options);
   const out = new Tensor(allocate(x.size, op), x.shape);
   softmaxForward(log, layout, x.data, out.data);
-  return record(op, out, [x], (g) => {
+  return recordOp(op, out, [x], (g) => {
     const dx = new Tensor(allocate(x.size, op), x.shape);
     softmaxBackward(log, layout, out.data, g.data, dx.data);
     return [dx];

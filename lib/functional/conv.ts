@@ -3,7 +3,7 @@
  * [N, C, H, W]) and video (3-D, [N, C, D, H, W]), as in torch.nn.functional, differentiable.
  * The gradient of a weight is the sum over every position the filter touched (shared weights).
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ShapeError, invalidArgument } from '../errors.js';
 import { convBackwardData, convBackwardWeight, convBiasGrad, convForward, convGeometry, type ConvOptions } from '../ops/conv.js';
 import { formatShape } from '../tensor/shape.js';
@@ -21,7 +21,7 @@ function convNd(op: string, rank: number, input: Tensor, weight: Tensor, bias: T
     throw new ShapeError(`${op}: bias has shape ${formatShape(b.shape)}, expected [${g.outChannels}]`);
   }
   const y = new Tensor(convForward(g, input.data, weight.data, b?.data ?? null), g.outShape);
-  return record(op, y, [input, weight, b], (grad, needs) => {
+  return recordOp(op, y, [input, weight, b], (grad, needs) => {
     const dy = grad.data;
     const dx = needs[0] ? new Tensor(convBackwardData(g, dy, weight.data), input.shape) : null;
     let dw: Tensor | null = null;

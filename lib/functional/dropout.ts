@@ -7,7 +7,7 @@
  * cannot match PyTorch's bit for bit. An element is kept when its uniform draw u (24 random bits,
  * one draw per element or channel, in row-major order) satisfies u < 1 - p.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { readOptions, tensorArg } from '../ops/activation.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
@@ -77,7 +77,7 @@ function applyMask(op: string, x: Tensor, p: number, generator: Generator, group
     const m = mask[g] as number;
     for (const end = i + group; i < end; i++) od[i] = (xd[i] as number) * m; // x * 0: NaN stays NaN
   }
-  return record(op, out, [x], (grad) => {
+  return recordOp(op, out, [x], (grad) => {
     const dx = allocate(x.size, op);
     const gd = grad.data;
     for (let g = 0, i = 0; g < groups; g++) {

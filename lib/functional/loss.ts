@@ -13,7 +13,7 @@
  * does not differentiate them either). Probability targets of `crossEntropy` and the targets of the
  * pointwise losses do get gradients when they require grad.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { readOptions, tensorArg } from '../ops/activation.js';
 import {
@@ -265,7 +265,7 @@ export function crossEntropy(input: Tensor, target: ClassIndices, options?: Cros
   const sums = crossEntropyForward(ci.layout, x.data, tgt, kopts, stats, losses);
   const out = reduced(reduction, sums, losses, ci.positions);
   const probsTensor = probs;
-  return record(op, out, [x, probsTensor], (g, needs) => {
+  return recordOp(op, out, [x, probsTensor], (g, needs) => {
     const dx = needs[0] ? allocate(x.size, op) : null;
     const dq = probsTensor !== null && needs[1] ? allocate(x.size, op) : null;
     if (dx === null && dq === null) return [null, null];
@@ -300,7 +300,7 @@ export function nllLoss(input: Tensor, target: ClassIndices, options?: NllLossOp
   const losses = reduction === 'none' ? allocate(count, op) : null;
   const sums = nllLossForward(ci.layout, x.data, index, kopts, losses);
   const out = reduced(reduction, sums, losses, ci.positions);
-  return record(op, out, [x], (g) => {
+  return recordOp(op, out, [x], (g) => {
     const dx = allocate(x.size, op);
     const { grad, scale } = gradArgs(reduction, g, sums);
     nllLossBackward(ci.layout, index, kopts, grad, scale, dx);
@@ -350,7 +350,7 @@ function pointwise(
   const losses = reduction === 'none' ? allocate(x.size, op) : null;
   const sums = pointwiseLossForward(kind, x.data, t.data, kopts, losses);
   const out = reduced(reduction, sums, losses, x.shape);
-  return record(op, out, [x, t], (g, needs) => {
+  return recordOp(op, out, [x, t], (g, needs) => {
     const dx = needs[0] ? allocate(x.size, op) : null;
     const dt = needs[1] ? allocate(x.size, op) : null;
     const { grad, scale } = gradArgs(reduction, g, sums);

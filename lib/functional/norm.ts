@@ -3,7 +3,7 @@
  * native kernels forward and records its backward on the tape (input, weight and bias gradients,
  * each computed only when needed).
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain, lrnBackward, lrnForward, type NormDims } from '../ops/norm.js';
 import { formatShape } from '../tensor/shape.js';
@@ -97,7 +97,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     result = batchNormForwardEval(x.data, d, weight?.data ?? null, bias?.data ?? null, rm.data, rv.data, eps);
   }
   const saved = { mean: result.mean, invstd: result.invstd };
-  return record(op, new Tensor(result.y, x.shape), [x, weight, bias], (gy, needs) => {
+  return recordOp(op, new Tensor(result.y, x.shape), [x, weight, bias], (gy, needs) => {
     const g = batchNormBackward(x.data, gy.data, d, weight?.data ?? null, saved, training, {
       x: needs[0] === true,
       weight: needs[1] === true,
@@ -137,5 +137,5 @@ export function localResponseNorm(x: Tensor, size: number, options: LocalRespons
   };
   const d: NormDims = { n: x.shape[0]!, c: x.shape[1]!, s: x.shape.slice(2).reduce((a, b) => a * b, 1) };
   const y = lrnForward(x.data, d, p);
-  return record(op, new Tensor(y, x.shape), [x], (gy, needs) => [needs[0] ? new Tensor(lrnBackward(x.data, gy.data, d, p), x.shape) : null]);
+  return recordOp(op, new Tensor(y, x.shape), [x], (gy, needs) => [needs[0] ? new Tensor(lrnBackward(x.data, gy.data, d, p), x.shape) : null]);
 }

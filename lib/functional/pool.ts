@@ -5,7 +5,7 @@
  * axes) and records its backward on the tape: max pooling routes the gradient to the saved argmax
  * (int32 indices, kept only when a gradient is needed), average pooling spreads it over the window.
  */
-import { needsRecord, record } from '../autograd/record.js';
+import { needsRecord, recordOp } from '../autograd/record.js';
 import { ShapeError, invalidArgument } from '../errors.js';
 import {
   adaptiveAvgPoolBackward,
@@ -139,7 +139,7 @@ function maxPoolNd(op: string, rank: number, x: Tensor, options: MaxPoolOptions)
   const shape = outShape(rank, l, out);
   const inPlane = l.in[0] * l.in[1] * l.in[2];
   const outPlane = out[0] * out[1] * out[2];
-  const result = record(op, new Tensor(y, shape), [x], (gy, needs) => [
+  const result = recordOp(op, new Tensor(y, shape), [x], (gy, needs) => [
     needs[0] ? new Tensor(indexPoolBackward(gy.data, indices!, g.planes, inPlane, outPlane, op), x.shape) : null,
   ]);
   if (!returnIndices) return result;
@@ -205,7 +205,7 @@ function avgPoolNd(op: string, rank: number, x: Tensor, options: AvgPoolOptions)
   const divisor = (divisorValue as number | null) ?? 0;
   checkPoolGeometry(op, g, AXES[rank]!);
   const { y, out } = avgPoolForward(x.data, g, countIncludePad, divisor, op);
-  return record(op, new Tensor(y, outShape(rank, l, out)), [x], (gy, needs) => [
+  return recordOp(op, new Tensor(y, outShape(rank, l, out)), [x], (gy, needs) => [
     needs[0] ? new Tensor(avgPoolBackward(gy.data, g, countIncludePad, divisor, op), x.shape) : null,
   ]);
 }
@@ -257,7 +257,7 @@ function adaptiveGeometry(op: string, rank: number, x: unknown, outputSize: unkn
 function adaptiveAvgPoolNd(op: string, rank: number, x: Tensor, outputSize: AdaptiveOutputSize): Tensor {
   const { l, g } = adaptiveGeometry(op, rank, x, outputSize);
   const y = adaptiveAvgPoolForward(x.data, g, op);
-  return record(op, new Tensor(y, outShape(rank, l, g.out)), [x], (gy, needs) => [
+  return recordOp(op, new Tensor(y, outShape(rank, l, g.out)), [x], (gy, needs) => [
     needs[0] ? new Tensor(adaptiveAvgPoolBackward(gy.data, g, op), x.shape) : null,
   ]);
 }
@@ -303,7 +303,7 @@ function adaptiveMaxPoolNd(op: string, rank: number, x: Tensor, outputSize: Adap
   const shape = outShape(rank, l, g.out);
   const inPlane = g.in[0] * g.in[1] * g.in[2];
   const outPlane = g.out[0] * g.out[1] * g.out[2];
-  const result = record(op, new Tensor(y, shape), [x], (gy, needs) => [
+  const result = recordOp(op, new Tensor(y, shape), [x], (gy, needs) => [
     needs[0] ? new Tensor(indexPoolBackward(gy.data, indices!, g.planes, inPlane, outPlane, op), x.shape) : null,
   ]);
   if (!returnIndices) return result;

@@ -4,7 +4,7 @@
  * backward (transposed operands are read in place, never copied); the others are data movement in
  * typed-array loops and block copies.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { gemm } from '../ops/gemm.js';
 import { cat as catImpl, split as splitImpl, type DimOptions } from '../tensor/concat.js';
@@ -77,7 +77,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
       });
     }
   }
-  return record('linear', new Tensor(y, outShape), [input, weight, b], (g, needs) => {
+  return recordOp('linear', new Tensor(y, outShape), [input, weight, b], (g, needs) => {
     const dy = g.data;
     const empty = rows === 0 || outF === 0;
     let dx: Tensor | null = null;
@@ -282,7 +282,7 @@ export function pad(x: Tensor, pad: readonly number[], options?: PadOptions): Te
       for (let j = 0; j < last.length; j++) out[o + j] = xd[base + (last[j] as number)] as number;
     });
   }
-  return record('pad', new Tensor(out, outShape), [x], (g) => {
+  return recordOp('pad', new Tensor(out, outShape), [x], (g) => {
     const gd = g.data;
     const dx = allocate(x.size, 'pad');
     if (last === undefined) {
@@ -459,7 +459,7 @@ export function embedding(indices: EmbeddingIndices, weight: Tensor, options?: E
   const w = weight.data;
   const out = allocate(count * dim, 'embedding');
   for (let i = 0; i < count; i++) copyRun(w, (idx[i] as number) * dim, out, i * dim, dim);
-  return record('embedding', new Tensor(out, [...shape, dim]), [weight], (g) => {
+  return recordOp('embedding', new Tensor(out, [...shape, dim]), [weight], (g) => {
     const gd = g.data;
     const dw = allocate(weight.size, 'embedding');
     for (let i = 0; i < count; i++) {

@@ -17,6 +17,7 @@
  * training or a user's live model.
  */
 import { OutOfMemoryError } from '../errors.js';
+import { noteAllocation, takeRecycled } from './recycled-buffers.js';
 
 /** Buffers held at most (bytes); requests beyond it get ordinary, unkept allocations. */
 export const DEFAULT_ARENA_BYTES = 2 * 1024 ** 3;
@@ -95,7 +96,10 @@ export function allocate(size: number, op: string): Float32Array {
   try {
     const kept = active?.take(size);
     if (kept != null) return kept.fill(0);
-    return new Float32Array(size);
+    const recycled = takeRecycled(size);
+    const out = recycled !== null ? recycled.fill(0) : new Float32Array(size);
+    noteAllocation(out);
+    return out;
   } catch (err) {
     throw new OutOfMemoryError(`${op}: cannot allocate ${size} float32 elements (${(err as Error).message})`);
   }
@@ -107,7 +111,11 @@ export function allocate(size: number, op: string): Float32Array {
  */
 export function allocateUninitialized(size: number, op: string): Float32Array {
   try {
-    return active?.take(size) ?? uninitialized(size);
+    const kept = active?.take(size);
+    if (kept != null) return kept;
+    const out = takeRecycled(size) ?? uninitialized(size);
+    noteAllocation(out);
+    return out;
   } catch (err) {
     throw new OutOfMemoryError(`${op}: cannot allocate ${size} float32 elements (${(err as Error).message})`);
   }

@@ -7,7 +7,7 @@
  * it) a piece is one contiguous range, so split returns views and cat's backward hands out views
  * of the gradient, without copying.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { allocate, formatShape, normalizeAxis, shapeSize, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -100,7 +100,7 @@ export function cat(tensors: readonly Tensor[], options?: DimOptions): Tensor {
     copyBlocks(t.data, 0, len, out, offset, row, outer, len);
     offset += len;
   }
-  return record('cat', new Tensor(out, outShape), tensors, (g, needs) =>
+  return recordOp('cat', new Tensor(out, outShape), tensors, (g, needs) =>
     tensors.map((t, i) => {
       if (!needs[i]) return null;
       const len = (t.shape[dim] as number) * inner;
@@ -177,7 +177,7 @@ export function split(x: Tensor, splitSizeOrSections: number | readonly number[]
       data = allocate(outer * len, 'split');
       copyBlocks(x.data, offset, row, data, 0, len, outer, len);
     }
-    pieces.push(record('split', new Tensor(data, shape), [x], (g) => [placeInto(g, x.shape, outer, row, offset, len)]));
+    pieces.push(recordOp('split', new Tensor(data, shape), [x], (g) => [placeInto(g, x.shape, outer, row, offset, len)]));
     start += len;
   }
   return pieces;

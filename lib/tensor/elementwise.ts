@@ -10,7 +10,7 @@
  * A number operand is rounded to float32 first, as PyTorch does when it combines a float32 tensor
  * with a Python scalar; each result is then the correctly rounded float32 of the exact result.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { sumToShape } from '../autograd/sum-to-shape.js';
 import { invalidArgument } from '../errors.js';
 import { negated, negateInPlace } from './unary.js';
@@ -175,7 +175,7 @@ export function add(a: Tensor | number, b: Tensor | number): Tensor {
   const out = binary('add', a, b);
   const ta = tensorOrNull(a);
   const tb = tensorOrNull(b);
-  return record('add', out, [ta, tb], (g, needs) => [
+  return recordOp('add', out, [ta, tb], (g, needs) => [
     ta === null || !needs[0] ? null : sumToShape(g, ta.shape),
     tb === null || !needs[1] ? null : sumToShape(g, tb.shape),
   ]);
@@ -186,7 +186,7 @@ export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   const out = binary('sub', a, b);
   const ta = tensorOrNull(a);
   const tb = tensorOrNull(b);
-  return record('sub', out, [ta, tb], (g, needs) => {
+  return recordOp('sub', out, [ta, tb], (g, needs) => {
     let gb: Tensor | null = null;
     if (tb !== null && needs[1]) {
       const summed = sumToShape(g, tb.shape);
@@ -201,7 +201,7 @@ export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   const out = binary('mul', a, b);
   const ta = tensorOrNull(a);
   const tb = tensorOrNull(b);
-  return record('mul', out, [ta, tb], (g, needs) => [
+  return recordOp('mul', out, [ta, tb], (g, needs) => [
     ta === null || !needs[0] ? null : sumToShape(binary('mul', g, b), ta.shape),
     tb === null || !needs[1] ? null : sumToShape(binary('mul', g, a), tb.shape),
   ]);
@@ -218,7 +218,7 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
   const out = binary('div', a, b);
   const ta = tensorOrNull(a);
   const tb = tensorOrNull(b);
-  return record('div', out, [ta, tb], (g, needs) => [
+  return recordOp('div', out, [ta, tb], (g, needs) => [
     ta === null || !needs[0] ? null : sumToShape(binary('div', g, b), ta.shape),
     // PyTorch: -g * ((a / b) / b), where a / b is the output. Negating after the sum gives the same
     // values (fewer elements to negate).

@@ -14,7 +14,7 @@
  * (so writes to the result do not reach the input). `torch.reshape` shares only when it can; here it
  * always can, so it always shares.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { sumToShape } from '../autograd/sum-to-shape.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { allocate, formatShape, invalidShape, normalizeAxis, shapeSize, stridesOf, type Shape } from './shape.js';
@@ -56,13 +56,13 @@ function resolveShape(x: Tensor, shape: unknown, op: string): number[] {
  * with `x`'s shape, sharing the gradient's buffer.
  */
 function reshaped(op: string, x: Tensor, shape: Shape): Tensor {
-  return record(op, new Tensor(x.data, shape), [x], (g) => [new Tensor(g.data, x.shape)]);
+  return recordOp(op, new Tensor(x.data, shape), [x], (g) => [new Tensor(g.data, x.shape)]);
 }
 
 /** The permuted copy, recorded as `op`. Backward: the gradient permuted back (inverse permutation). */
 function permuted(op: string, x: Tensor, perm: readonly number[]): Tensor {
   const out = permuteCopy(x, perm, op);
-  return record(op, out, [x], (g) => {
+  return recordOp(op, out, [x], (g) => {
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => {
       inverse[p] = i;
@@ -311,5 +311,5 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   const size = shapeSize(target);
   if (!Number.isSafeInteger(size)) throw new ShapeError(`expand: shape ${formatShape(target)} has too many elements (${size})`);
   const out = new Tensor(broadcastTo(x.data, x.shape, target, allocate(size, 'expand')), target);
-  return record('expand', out, [x], (g) => [sumToShape(g, x.shape)]);
+  return recordOp('expand', out, [x], (g) => [sumToShape(g, x.shape)]);
 }

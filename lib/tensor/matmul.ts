@@ -10,7 +10,7 @@
  * with beta = 1). When `b` is one matrix, each is again a single gemm: `dB = A^T G` with A and G as
  * tall matrices sums over the batch by itself. Only the operands that require grad are computed.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { ShapeError, invalidArgument } from '../errors.js';
 import { gemm } from '../ops/gemm.js';
 import { allocate, broadcastStrides, formatShape, shapeSize, tryBroadcastShapes } from './shape.js';
@@ -61,7 +61,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const result = new Tensor(out, outShape);
   const p: Problem = { a: a.data, b: b.data, m, n, k, batch, batchA, batchB };
   if (out.length > 0 && k > 0) forward(p, out);
-  return record('matmul', result, [a, b], (g, needs) => {
+  return recordOp('matmul', result, [a, b], (g, needs) => {
     const da = needs[0] ? allocate(a.size, 'matmul') : null;
     const db = needs[1] ? allocate(b.size, 'matmul') : null;
     if (g.size > 0 && k > 0) backward(p, g.data, da, db);

@@ -7,7 +7,7 @@
  * row of outputs. Sums accumulate in float64 and round once to float32, which is at least as
  * accurate as PyTorch's float32 pairwise sums.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { expandTo } from '../autograd/sum-to-shape.js';
 import { ShapeError, invalidArgument } from '../errors.js';
 import { allocate, formatShape, normalizeAxes, shapeSize, stridesOf } from './shape.js';
@@ -152,7 +152,7 @@ function reduce(kind: Kind, x: unknown, axis: unknown, options: unknown): Tensor
  */
 export function sum(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
   const out = reduce('sum', x, axis, options);
-  return record('sum', out, [x], (g) => [expandTo(new Tensor(g.data, keptShape(x, axis)), x.shape)]);
+  return recordOp('sum', out, [x], (g) => [expandTo(new Tensor(g.data, keptShape(x, axis)), x.shape)]);
 }
 
 /**
@@ -162,7 +162,7 @@ export function sum(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Ten
  */
 export function mean(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
   const out = reduce('mean', x, axis, options);
-  return record('mean', out, [x], (g) => {
+  return recordOp('mean', out, [x], (g) => {
     const kept = keptShape(x, axis);
     const count = x.shape.reduce((n, d, i) => (kept[i] === 1 ? n * d : n), 1);
     const scaled = allocate(g.size, 'mean');
@@ -190,7 +190,7 @@ function keptShape(x: Tensor, axis: Axis | null | undefined): number[] {
  */
 export function max(x: Tensor, axis?: Axis | null, options?: ReduceOptions): Tensor {
   const out = reduce('max', x, axis, options);
-  return record('max', out, [x], (g) => [maxBackward(x, out, g, keptShape(x, axis))]);
+  return recordOp('max', out, [x], (g) => [maxBackward(x, out, g, keptShape(x, axis))]);
 }
 
 /** dx = g / count where x equals its slice's max, else 0 (count = ties in the slice). */

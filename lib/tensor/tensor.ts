@@ -8,7 +8,7 @@
  * may construct a Tensor or subclass it.
  */
 import { backward, type BackwardOptions } from '../autograd/backward.js';
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import type { GradNode } from '../autograd/node.js';
 import { ArgumentError, ShapeError, invalidArgument } from '../errors.js';
 import { add, div, mul, sub } from './elementwise.js';
@@ -89,7 +89,7 @@ export class Tensor {
     return this.node === null;
   }
 
-  /** @internal Used by `record()` when an op joins the tape. */
+  /** @internal Used by `recordOp()` when an op joins the tape. */
   setGradFn(node: GradNode): void {
     this.node = node;
     this.requiresGradFlag = true;
@@ -189,7 +189,7 @@ export class Tensor {
 
   /** A copy with its own buffer. Differentiable: the gradient passes through unchanged. */
   clone(): Tensor {
-    return record('clone', new Tensor(this.data.slice(), this.shape), [this], (g) => [g]);
+    return recordOp('clone', new Tensor(this.data.slice(), this.shape), [this], (g) => [g]);
   }
 
   /** `tensor([[1, 2], [3, 4]])`, summarised with `...` for large tensors. */

@@ -8,7 +8,7 @@
  * `sqrt`: g / (2 * out); `pow`: g * (p * x^(p-1)), and zeros for p = 0; `abs`: g * sign(x) (0 at
  * 0); `neg`: -g.
  */
-import { record } from '../autograd/record.js';
+import { recordOp } from '../autograd/record.js';
 import { invalidArgument } from '../errors.js';
 import { allocate } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -36,7 +36,7 @@ export function negateInPlace(t: Tensor): Tensor {
 /** Elementwise negation `-x`. */
 export function neg(x: Tensor): Tensor {
   const out = negated(input(x, 'neg'));
-  return record('neg', out, [x], (g) => [negated(g)]);
+  return recordOp('neg', out, [x], (g) => [negated(g)]);
 }
 
 /** Elementwise absolute value. The gradient at 0 is 0, as in PyTorch. */
@@ -44,7 +44,7 @@ export function abs(x: Tensor): Tensor {
   const src = input(x, 'abs').data;
   const out = allocate(src.length, 'abs');
   for (let i = 0; i < src.length; i++) out[i] = Math.abs(src[i] as number);
-  return record('abs', new Tensor(out, x.shape), [x], (g) => {
+  return recordOp('abs', new Tensor(out, x.shape), [x], (g) => {
     const gd = g.data;
     const dx = allocate(src.length, 'abs');
     for (let i = 0; i < src.length; i++) {
@@ -60,7 +60,7 @@ export function exp(x: Tensor): Tensor {
   const src = input(x, 'exp').data;
   const out = allocate(src.length, 'exp');
   for (let i = 0; i < src.length; i++) out[i] = Math.exp(src[i] as number);
-  return record('exp', new Tensor(out, x.shape), [x], (g) => {
+  return recordOp('exp', new Tensor(out, x.shape), [x], (g) => {
     const gd = g.data;
     const dx = allocate(out.length, 'exp');
     for (let i = 0; i < out.length; i++) dx[i] = (gd[i] as number) * (out[i] as number);
@@ -73,7 +73,7 @@ export function log(x: Tensor): Tensor {
   const src = input(x, 'log').data;
   const out = allocate(src.length, 'log');
   for (let i = 0; i < src.length; i++) out[i] = Math.log(src[i] as number);
-  return record('log', new Tensor(out, x.shape), [x], (g) => {
+  return recordOp('log', new Tensor(out, x.shape), [x], (g) => {
     const gd = g.data;
     const dx = allocate(src.length, 'log');
     for (let i = 0; i < src.length; i++) dx[i] = (gd[i] as number) / (src[i] as number);
@@ -86,7 +86,7 @@ export function sqrt(x: Tensor): Tensor {
   const src = input(x, 'sqrt').data;
   const out = allocate(src.length, 'sqrt');
   for (let i = 0; i < src.length; i++) out[i] = Math.sqrt(src[i] as number);
-  return record('sqrt', new Tensor(out, x.shape), [x], (g) => {
+  return recordOp('sqrt', new Tensor(out, x.shape), [x], (g) => {
     const gd = g.data;
     const dx = allocate(out.length, 'sqrt');
     for (let i = 0; i < out.length; i++) dx[i] = (gd[i] as number) / Math.fround(2 * (out[i] as number));
@@ -114,7 +114,7 @@ export function pow(x: Tensor, exponent: number): Tensor {
   } else {
     for (let i = 0; i < src.length; i++) out[i] = Math.pow(src[i] as number, p);
   }
-  return record('pow', new Tensor(out, x.shape), [x], (g) => {
+  return recordOp('pow', new Tensor(out, x.shape), [x], (g) => {
     const dx = allocate(src.length, 'pow');
     if (p === 0) return [new Tensor(dx, x.shape)];
     const gd = g.data;

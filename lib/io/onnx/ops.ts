@@ -3,7 +3,7 @@
  * checked there) into a kernel that maps input values to output values with convkit's
  * differentiable ops, so gradients flow through an imported graph.
  */
-import { record } from '../../autograd/record.js';
+import { recordOp } from '../../autograd/record.js';
 import { ArgumentError, ShapeError } from '../../errors.js';
 import * as F from '../../functional/index.js';
 import { cat as catTensors } from '../../tensor/concat.js';
@@ -475,7 +475,7 @@ function compileClip(spec: NodeSpec): Kernel {
     for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(d[i]!, lo), hi);
     const y = new Tensor(out, xv.shape);
     return [
-      record('clip', y, [xv], (g) => {
+      recordOp('clip', y, [xv], (g) => {
         const gx = new Float32Array(g.size);
         for (let i = 0; i < gx.length; i++) gx[i] = d[i]! >= lo && d[i]! <= hi ? g.data[i]! : 0;
         return [new Tensor(gx, xv.shape)];
@@ -688,7 +688,7 @@ function compileGather(spec: NodeSpec): Kernel {
     if (data instanceof IntTensor) return [new IntTensor(gather(data.data, new Array<number>(shapeSize(shape))), shape, data.dtype)];
     const y = new Tensor(gather(data.data, new Float32Array(shapeSize(shape))), shape);
     return [
-      record('gather', y, [data], (g) => {
+      recordOp('gather', y, [data], (g) => {
         const gx = new Float32Array(data.size);
         let o = 0;
         for (let b = 0; b < outer; b++) {
