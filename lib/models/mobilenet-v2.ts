@@ -9,6 +9,7 @@ import { invalidArgument } from '../errors.js';
 import * as F from '../functional/index.js';
 import { BatchNorm2d, Conv2d, Dropout, Linear, ReLU6, Sequential } from '../nn/layers/index.js';
 import { Module, registerModuleType, type JsonValue } from '../nn/module.js';
+import { releaseDead } from '../tensor/buffer-arena.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { asConfig, resolveModelOptions, torchvisionInit, type ModelOptions } from './options.js';
 
@@ -52,7 +53,10 @@ export class InvertedResidual extends Module {
 
   forward(x: Tensor): Tensor {
     const out = this.conv.forward(x);
-    return this.useResConnect ? F.add(x, out) : out;
+    if (!this.useResConnect) return out;
+    const sum = F.add(x, out);
+    releaseDead(out, sum, x);
+    return sum;
   }
 }
 

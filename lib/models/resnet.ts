@@ -7,6 +7,8 @@
 import { invalidArgument } from '../errors.js';
 import * as F from '../functional/index.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers/index.js';
+import { forwardChain } from '../nn/layers/sequential.js';
+import { releaseDead } from '../tensor/buffer-arena.js';
 import { Module, registerModuleType, type JsonValue } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { asConfig, resolveModelOptions, torchvisionInit, type ModelOptions } from './options.js';
@@ -46,11 +48,23 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.bn2.forward(this.conv2.forward(out));
-    const identity = this.downsample === null ? x : this.downsample.forward(x);
-    return this.relu.forward(F.add(out, identity));
+    const out = forwardChain(x, [this.conv1, this.bn1, this.relu, this.conv2, this.bn2]) as Tensor;
+    return residualSum(x, out, this.downsample, this.relu);
   }
+}
+
+/**
+ * relu(out + shortcut(x)), the end of both block types. Inside a buffer-arena run the branch output,
+ * the projected shortcut and the sum are handed back to the arena as soon as they are consumed.
+ */
+function residualSum(x: Tensor, out: Tensor, downsample: Sequential | null, relu: ReLU): Tensor {
+  const identity = downsample === null ? x : downsample.forward(x);
+  const sum = F.add(out, identity);
+  releaseDead(out, sum, x);
+  if (identity !== x) releaseDead(identity, sum, x);
+  const y = relu.forward(sum);
+  releaseDead(sum, y, x);
+  return y;
 }
 
 /** 1x1 reduce, 3x3 (with the stride), 1x1 expand by 4, plus the shortcut. */
@@ -84,11 +98,8 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.relu.forward(this.bn2.forward(this.conv2.forward(out)));
-    out = this.bn3.forward(this.conv3.forward(out));
-    const identity = this.downsample === null ? x : this.downsample.forward(x);
-    return this.relu.forward(F.add(out, identity));
+    const chain = [this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu, this.conv3, this.bn3];
+    return residualSum(x, forwardChain(x, chain) as Tensor, this.downsample, this.relu);
   }
 }
 
@@ -182,9 +193,8 @@ export class ResNet extends Module {
 
   /** The pooled 512 (2048 for ResNet-50) features before `fc`, shape [N, features]. */
   features(x: Tensor): Tensor {
-    x = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x))));
-    x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
-    return F.flatten(this.avgpool.forward(x), { startDim: 1 });
+    const stages = [this.conv1, this.bn1, this.relu, this.maxpool, this.layer1, this.layer2, this.layer3, this.layer4, this.avgpool];
+    return F.flatten(forwardChain(x, stages) as Tensor, { startDim: 1 });
   }
 
   forward(x: Tensor): Tensor {

@@ -224,6 +224,56 @@ CK_TEST(max_pool_2x2_stride_2_matches_reference) {
   }
 }
 
+// Stride-2 windows of 2x2 and 3x3 with padding 0 or 1, values only (the AVX-512 path reads whole
+// vectors of rows and splits columns into even and odd with permutes): rows shorter than, equal to
+// and longer than a vector with tails, floor and ceil mode, NaN, infinities and ties.
+CK_TEST(max_pool_stride_2_values_match_reference) {
+  Rng rng(21);
+  for (size_t k : {2, 3}) {
+    for (size_t pad : {0, 1}) {
+      if (2 * pad > k) continue;
+      for (size_t h : {1, 2, 5, 8}) {
+        for (size_t w : {3, 16, 17, 33, 112}) {
+          for (bool ceil_mode : {false, true}) {
+            if (h + 2 * pad < k) continue;
+            PoolGeometry g{};
+            g.planes = 3;
+            g.in[0] = 1;
+            g.in[1] = h;
+            g.in[2] = w;
+            g.kernel[0] = 1;
+            g.kernel[1] = g.kernel[2] = k;
+            g.stride[0] = 1;
+            g.stride[1] = g.stride[2] = 2;
+            g.padding[1] = g.padding[2] = pad;
+            g.dilation[0] = g.dilation[1] = g.dilation[2] = 1;
+            g.ceil_mode = ceil_mode;
+            make_pool_geometry(g, "max_pool2d");
+            const size_t in_n = g.planes * pool_in_plane(g), out_n = g.planes * pool_out_plane(g);
+            const std::vector<float> x = make_input(rng, in_n, true);
+            std::vector<float> y_ref(out_n), y(out_n);
+            std::vector<int32_t> i_ref(out_n);
+            max_pool_forward_ref(g, x.data(), y_ref.data(), i_ref.data());
+            for (Isa isa : paths()) {
+              for (int threads : {1, 2}) {
+                std::fill(y.begin(), y.end(), 12345.0f);
+                max_pool_forward_with(isa, threads, g, x.data(), y.data(), nullptr);
+                for (size_t o = 0; o < out_n; ++o) {
+                  if (!same_float(y[o], y_ref[o])) {
+                    CK_CHECK(false, isa_name(isa) << " threads=" << threads << " " << describe(g) << " at " << o << ": "
+                                                  << y[o] << " vs " << y_ref[o]);
+                    return;
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 CK_TEST(max_pool_backward_scatters_to_argmax) {
   Rng rng(12);
   for (int iter = 0; iter < 200; ++iter) {

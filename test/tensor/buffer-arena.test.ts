@@ -1,13 +1,15 @@
 // BufferArena (lib/tensor/buffer-arena.ts): the ops' output buffers of one run are handed out again
 // in the next. Checked: reuse by request order and size, zero-filled `allocate`, the byte cap,
-// detached buffers replaced, nesting, and a whole model's outputs unchanged by reuse (to 1e-5 of
-// the largest output) (a kernel that
-// left part of an `allocateUninitialized` output unwritten would show the previous run's values).
+// detached buffers replaced, nesting, buffers released within a run (Sequential, releaseDead) and
+// handed out again without touching live tensors, and a whole model's outputs unchanged by reuse
+// (to 1e-5 of the largest output) (a kernel that left part of an `allocateUninitialized` output
+// unwritten would show the previous run's values).
 import { describe, expect, it } from 'vitest';
 import { noGrad } from '../../lib/autograd/grad-mode.js';
 import * as F from '../../lib/functional/index.js';
 import * as models from '../../lib/models/index.js';
-import { BufferArena, allocate, allocateUninitialized } from '../../lib/tensor/buffer-arena.js';
+import { Flatten, Identity, Linear, ReLU, Sequential } from '../../lib/nn/layers/index.js';
+import { BufferArena, allocate, allocateUninitialized, releaseDead } from '../../lib/tensor/buffer-arena.js';
 import { manualSeed, randn } from '../../lib/tensor/random.js';
 import type { Tensor } from '../../lib/tensor/tensor.js';
 
@@ -60,6 +62,46 @@ describe('BufferArena', () => {
     outer.run(() => inner.run(() => allocateUninitialized(5, 't')));
     expect(outer.bytes).toBe(20);
     expect(inner.bytes).toBe(0);
+  });
+
+  it('a buffer released in a run goes to the next request of its size; others are not touched', () => {
+    const arena = new BufferArena();
+    arena.run(() => {
+      const a = allocateUninitialized(32, 't');
+      const b = allocateUninitialized(32, 't');
+      const t = (data: Float32Array) => ({ data }) as unknown as Tensor;
+      releaseDead(t(a), t(b));
+      expect(allocateUninitialized(32, 't')).toBe(a);
+      // Shared with a live tensor: kept.
+      releaseDead(t(b), t(b.subarray(4)));
+      expect(allocateUninitialized(32, 't')).not.toBe(b);
+      // Memory the arena did not hand out is ignored.
+      const outside = new Float32Array(32);
+      releaseDead(t(outside), t(a));
+      expect(allocateUninitialized(32, 't')).not.toBe(outside);
+    });
+    expect(arena.bytes).toBe(4 * 32 * 4);
+  });
+
+  it('Sequential hands back each intermediate once consumed, never its input or a view of its output', () => {
+    manualSeed(4);
+    const net = new Sequential(new Linear(64, 64), new ReLU(), new Linear(64, 64), new Identity(), new ReLU(), new Flatten()).eval();
+    const x = randn([8, 64]);
+    const want = noGrad(() => net.forward(F.relu(x))).data.slice();
+    const arena = new BufferArena();
+    for (let run = 0; run < 2; run++) {
+      const out = arena.run(() => {
+        // The input itself comes from the run, as a block's input inside a model does.
+        const input = noGrad(() => F.relu(x));
+        const before = input.data.slice();
+        const y = noGrad(() => net.forward(input));
+        expect(Array.from(input.data)).toEqual(Array.from(before));
+        return y.data.slice();
+      });
+      expect(Array.from(out)).toEqual(Array.from(want));
+    }
+    // Without releases the run would hold six 512-float buffers (the input and five outputs).
+    expect(arena.bytes).toBeLessThanOrEqual(4 * 512 * 4);
   });
 
   it.each([

@@ -4,8 +4,27 @@
  * swapped with `setChild('6', new Linear(4096, 5))` or `model.replaceModule('classifier.6', ...)`.
  */
 import { ArgumentError, invalidArgument } from '../../errors.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { releaseDead } from '../../tensor/buffer-arena.js';
+import { Tensor } from '../../tensor/tensor.js';
 import { Module, moduleFromJSON, registerModuleType, type ModuleJSON } from '../module.js';
+
+/**
+ * Feeds `x` through `modules` in order. Inside a buffer-arena run (inference in the Predictor),
+ * each intermediate output is handed back to the arena once the next module has consumed it, unless
+ * it shares a buffer with that module's output or with `x` (lib/tensor/buffer-arena.ts).
+ */
+export function forwardChain(x: unknown, modules: readonly Module[]): unknown {
+  let y: unknown = x;
+  for (const m of modules) {
+    const next = (m.forward as (this: Module, input: unknown) => unknown).call(m, y);
+    if (y !== x && y instanceof Tensor && next instanceof Tensor) {
+      if (x instanceof Tensor) releaseDead(y, next, x);
+      else releaseDead(y, next);
+    }
+    y = next;
+  }
+  return y;
+}
 
 /** Runs its children in order, each on the previous one's output. */
 export class Sequential extends Module implements Iterable<Module> {
@@ -45,9 +64,7 @@ export class Sequential extends Module implements Iterable<Module> {
 
   /** Feeds `x` through every child in order (an empty Sequential returns `x`). */
   forward(x: Tensor): Tensor {
-    let y: unknown = x;
-    for (const m of this.children()) y = (m.forward as (this: Module, input: unknown) => unknown).call(m, y);
-    return y as Tensor;
+    return forwardChain(x, this.children()) as Tensor;
   }
 }
 
