@@ -9,8 +9,9 @@
  * - Inference rows time a forward pass without gradients in eval mode: ResNet-18 and MobileNetV2
  *   (1000 classes) at 224x224, batch 1 and 16; onnxruntime-node runs the same torchvision models,
  *   exported to ONNX by the PyTorch peer at bench time.
- * - The leak row trains LeNet-5 for 1,500 steps, sampling resident memory every 100, and reports its
- *   growth over the last 1,000 (the first 500 warm the JIT, V8's heap and the C allocator up).
+ * - The leak row trains LeNet-5 for 2,000 steps, sampling resident memory every 100, and reports its
+ *   growth over the last 1,000 (the first 1,000 warm the JIT, V8's heap and the C allocator up:
+ *   resident memory rises for several hundred steps and then levels off).
  *
  * Each row runs on each side in a process of its own (dist/bench/train-worker.js,
  * scripts/peers/torch_train.py, dist/bench/ort-worker.js), one after the other, so peak resident
@@ -292,7 +293,7 @@ export function benchTrain(opts: TrainBenchOptions = {}): TrainBenchReport {
   const cpuStart = cpuTimes();
   const timing = quick
     ? { warmup: 2, minSeconds: 0.3, minRuns: 3, maxRuns: 50, leakSteps: 300, leakFrom: 100, rounds: 1 }
-    : { warmup: 3, minSeconds: 2, minRuns: 10, maxRuns: 200, leakSteps: 1500, leakFrom: 500, rounds: 2 };
+    : { warmup: 3, minSeconds: 2, minRuns: 10, maxRuns: 200, leakSteps: 2000, leakFrom: 1000, rounds: 2 };
   const specOf = (row: TrainBenchRow): TrainWorkerSpec => ({
     kind: row.kind, model: row.model, numClasses: row.numClasses, input: row.input, batch: row.batch, threads,
     warmup: timing.warmup, minSeconds: timing.minSeconds, minRuns: timing.minRuns, maxRuns: timing.maxRuns,
