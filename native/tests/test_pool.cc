@@ -78,6 +78,24 @@ std::vector<float> make_input(Rng& rng, size_t n, bool specials) {
   return x;
 }
 
+// Three h x w planes under a k x k, stride-2 window with `pad` on every side.
+PoolGeometry stride2_geometry(size_t h, size_t w, size_t k, size_t pad, bool ceil_mode) {
+  PoolGeometry g{};
+  g.planes = 3;
+  g.in[0] = 1;
+  g.in[1] = h;
+  g.in[2] = w;
+  g.kernel[0] = 1;
+  g.kernel[1] = g.kernel[2] = k;
+  g.stride[0] = 1;
+  g.stride[1] = g.stride[2] = 2;
+  g.padding[1] = g.padding[2] = pad;
+  g.dilation[0] = g.dilation[1] = g.dilation[2] = 1;
+  g.ceil_mode = ceil_mode;
+  make_pool_geometry(g, "max_pool2d");
+  return g;
+}
+
 }  // namespace
 
 CK_TEST(pool_output_size_matches_pytorch) {
@@ -192,18 +210,7 @@ CK_TEST(max_pool_2x2_stride_2_matches_reference) {
   for (size_t h : {2, 3, 7, 28}) {
     for (size_t w : {2, 5, 10, 29}) {
       for (bool ceil_mode : {false, true}) {
-        PoolGeometry g{};
-        g.planes = 3;
-        g.in[0] = 1;
-        g.in[1] = h;
-        g.in[2] = w;
-        g.kernel[0] = 1;
-        g.kernel[1] = g.kernel[2] = 2;
-        g.stride[0] = 1;
-        g.stride[1] = g.stride[2] = 2;
-        g.dilation[0] = g.dilation[1] = g.dilation[2] = 1;
-        g.ceil_mode = ceil_mode;
-        make_pool_geometry(g, "max_pool2d");
+        const PoolGeometry g = stride2_geometry(h, w, 2, 0, ceil_mode);
         const size_t in_n = g.planes * pool_in_plane(g), out_n = g.planes * pool_out_plane(g);
         const std::vector<float> x = make_input(rng, in_n, true);
         std::vector<float> y_ref(out_n), y(out_n);
@@ -236,19 +243,7 @@ CK_TEST(max_pool_stride_2_values_match_reference) {
         for (size_t w : {3, 16, 17, 33, 112}) {
           for (bool ceil_mode : {false, true}) {
             if (h + 2 * pad < k) continue;
-            PoolGeometry g{};
-            g.planes = 3;
-            g.in[0] = 1;
-            g.in[1] = h;
-            g.in[2] = w;
-            g.kernel[0] = 1;
-            g.kernel[1] = g.kernel[2] = k;
-            g.stride[0] = 1;
-            g.stride[1] = g.stride[2] = 2;
-            g.padding[1] = g.padding[2] = pad;
-            g.dilation[0] = g.dilation[1] = g.dilation[2] = 1;
-            g.ceil_mode = ceil_mode;
-            make_pool_geometry(g, "max_pool2d");
+            const PoolGeometry g = stride2_geometry(h, w, k, pad, ceil_mode);
             const size_t in_n = g.planes * pool_in_plane(g), out_n = g.planes * pool_out_plane(g);
             const std::vector<float> x = make_input(rng, in_n, true);
             std::vector<float> y_ref(out_n), y(out_n);
