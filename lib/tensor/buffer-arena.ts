@@ -111,11 +111,6 @@ export class BufferArena {
   }
 }
 
-/** True while a {@link BufferArena} run is active. */
-export function arenaActive(): boolean {
-  return active !== null;
-}
-
 /**
  * Inside an arena run, hands the buffer of `dead` (an activation nothing will read again) back for
  * the run's next requests of its size; outside a run, does nothing. When one of `alive` (tensors
