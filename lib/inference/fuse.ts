@@ -19,59 +19,13 @@
  * have no backward pass and do not serialise.
  */
 import { noGrad } from '../autograd/grad-mode.js';
-import { convForward, convGeometry, type ConvActivation, type ConvOptions } from '../ops/conv.js';
+import type { ConvActivation, ConvOptions } from '../ops/conv.js';
 import { BatchNorm2d, Conv2d, Identity, ReLU, ReLU6 } from '../nn/layers/index.js';
-import { Module } from '../nn/module.js';
+import type { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
+import { blockForInference } from './blocked/block-for-inference.js';
+import { FusedConv2d, PassThroughActivation } from './fused-conv2d.js';
 
-
-/** Tensors already activated by a fused convolution, by activation. */
-const activated = { relu: new WeakSet<Tensor>(), relu6: new WeakSet<Tensor>() };
-
-/** A Conv2d with its batch norm folded in and its activation applied in place. Inference only. */
-class FusedConv2d extends Module {
-  readonly #weight: Float32Array;
-  readonly #bias: Float32Array;
-  readonly #wShape: number[];
-  readonly #options: ConvOptions;
-  readonly #act: ConvActivation;
-
-  constructor(weight: Float32Array, wShape: number[], bias: Float32Array, options: ConvOptions, act: ConvActivation) {
-    super();
-    this.#weight = weight;
-    this.#wShape = wShape;
-    this.#bias = bias;
-    this.#options = options;
-    this.#act = act;
-  }
-
-  override describe(): string {
-    return `FusedConv2d(${this.#wShape.join('x')}, ${this.#act})`;
-  }
-
-  forward(x: Tensor): Tensor {
-    const g = convGeometry('conv2d', 2, x.shape, this.#wShape, this.#options);
-    const y = new Tensor(convForward(g, x.data, this.#weight, this.#bias, this.#act), g.outShape);
-    if (this.#act !== 'none') activated[this.#act].add(y);
-    return y;
-  }
-}
-
-/** An activation module that passes through what a fused convolution already activated. */
-class PassThroughActivation extends Module {
-  readonly #inner: Module;
-  readonly #kind: 'relu' | 'relu6';
-
-  constructor(inner: Module, kind: 'relu' | 'relu6') {
-    super();
-    this.#inner = inner;
-    this.#kind = kind;
-  }
-
-  forward(x: Tensor): Tensor {
-    return activated[this.#kind].has(x) ? x : (this.#inner.forward as (t: Tensor) => Tensor)(x);
-  }
-}
 
 interface Call {
   path: string;
@@ -144,6 +98,8 @@ export interface FusionResult {
   fused: number;
   /** True when the check on the sample failed and every change was undone. */
   reverted: boolean;
+  /** Sequences moved to the channel-blocked layout (lib/inference/blocked/); 0 when their check failed. */
+  blockedChains: number;
 }
 
 /**
@@ -191,17 +147,25 @@ export function fuseForInference(model: Module, sample: Tensor): FusionResult {
     }
     fused++;
   }
-  if (fused === 0) return { fused: 0, reverted: false };
-  let ok = false;
+  if (fused === 0) return { fused: 0, reverted: false, blockedChains: 0 };
+  if (!matches(model, sample, reference)) {
+    for (const u of undo.reverse()) u();
+    return { fused: 0, reverted: true, blockedChains: 0 };
+  }
+  const unblock = blockForInference(model);
+  if (unblock.length > 0 && !matches(model, sample, reference)) {
+    for (const u of unblock.reverse()) u();
+    return { fused, reverted: false, blockedChains: 0 };
+  }
+  return { fused, reverted: false, blockedChains: unblock.length };
+}
+
+/** Whether `model`'s output on `sample` matches `reference` (relative tolerance 1e-4). */
+function matches(model: Module, sample: Tensor, reference: Tensor): boolean {
   try {
     const out = noGrad(() => (model.forward as (x: Tensor) => Tensor)(sample));
-    ok = out instanceof Tensor && maxRelativeError(reference, out) <= 1e-4;
+    return out instanceof Tensor && maxRelativeError(reference, out) <= 1e-4;
   } catch {
-    ok = false;
+    return false;
   }
-  if (!ok) {
-    for (const u of undo.reverse()) u();
-    return { fused: 0, reverted: true };
-  }
-  return { fused, reverted: false };
 }

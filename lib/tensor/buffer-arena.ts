@@ -124,6 +124,15 @@ export function releaseDead(dead: Tensor, ...alive: Tensor[]): void {
   active.release(dead.data);
 }
 
+/**
+ * Inside an arena run, hands `data` (a buffer an op allocated in this run, which nothing will read
+ * again) back for the run's next requests of its size; outside a run, does nothing. For code that
+ * holds raw buffers rather than tensors (the blocked inference chains).
+ */
+export function releaseBuffer(data: Float32Array): void {
+  active?.release(data);
+}
+
 function uninitialized(size: number): Float32Array {
   const b = Buffer.allocUnsafeSlow(size * 4);
   return new Float32Array(b.buffer, b.byteOffset, size);

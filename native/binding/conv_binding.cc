@@ -3,14 +3,20 @@
 //   _convForward(x, w, bias | null, y, params, activation /* 0 none, 1 ReLU, 2 ReLU6 */)
 //   _convBackwardData(dy, w, dx, params)
 //   _convBackwardWeight(x, dy, dw, dbias | null, params)
+//   _nchwcConv(x, wPacked, bias, residual | null, y, shape, activation)
+//   _nchwcDepthwise(x, wPacked, bias, y, shape, activation)
+//   _nchwcReorder(x, y, batch, channels, spatial, toBlocked)
 //
 // params: [batch, inChannels, outChannels, groups, in[3], out[3], kernel[3], stride[3], padBegin[3],
 // padEnd[3], dilation[3]] (25 integers, spatial axes d, h, w; lower ranks use leading 1s).
+// shape (blocked inference, kernels/conv_nchwc.h): [batch, inChannels, inBlock, H, W, outChannels,
+// OH, OW, KH, KW, strideH, strideW, padTop, padLeft] (14 integers).
 #include <string>
 
 #include "binding/args.h"
 #include "binding/exports.h"
 #include "kernels/conv.h"
+#include "kernels/conv_nchwc.h"
 #include "runtime/memory.h"
 
 namespace convkit::binding {
@@ -150,12 +156,124 @@ Napi::Value conv_backward_weight_js(const Napi::CallbackInfo& info) {
   });
 }
 
+constexpr size_t kNchwcShapeCount = 14;
+
+NchwcConvShape read_nchwc_shape(const Napi::CallbackInfo& info, size_t i, bool depthwise) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsArray()) throw_js(env, ErrorCode::kArgument, "Expected an array of 14 integers for a blocked conv shape");
+  Napi::Array a = info[i].As<Napi::Array>();
+  if (a.Length() != kNchwcShapeCount) {
+    throw_js(env, ErrorCode::kArgument, "blocked conv shape: expected 14 integers, received " + std::to_string(a.Length()));
+  }
+  size_t v[kNchwcShapeCount];
+  for (uint32_t k = 0; k < kNchwcShapeCount; ++k) {
+    Napi::Value e = a.Get(k);
+    const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1.0;
+    if (!(d >= 0.0) || d != static_cast<double>(static_cast<uint64_t>(d)) || d > 2147483647.0) {
+      throw_js(env, ErrorCode::kArgument, "blocked conv shape: entry " + std::to_string(k) + " is not a non-negative integer");
+    }
+    v[k] = static_cast<size_t>(d);
+  }
+  NchwcConvShape g;
+  g.batch = v[0];
+  g.in_channels = v[1];
+  g.in_block = v[2];
+  g.H = v[3];
+  g.W = v[4];
+  g.out_channels = v[5];
+  g.OH = v[6];
+  g.OW = v[7];
+  g.KH = v[8];
+  g.KW = v[9];
+  g.sh = v[10];
+  g.sw = v[11];
+  g.pt = v[12];
+  g.pl = v[13];
+  validate_nchwc(g, depthwise);
+  return g;
+}
+
+Napi::Value nchwc_conv_js(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    require_count(info, 7, "_nchwcConv");
+    Napi::Float32Array x = arg_f32(info, 0, "x");
+    Napi::Float32Array w = arg_f32(info, 1, "w");
+    Napi::Float32Array b = arg_f32(info, 2, "bias");
+    const bool has_residual = !arg_is_nullish(info, 3);
+    Napi::Float32Array y = arg_f32(info, 4, "y");
+    const NchwcConvShape g = read_nchwc_shape(info, 5, false);
+    const Activation act = static_cast<Activation>(arg_int(info, 6, "activation", 0, 2));
+    const size_t ys = checked_product(env, {g.batch, g.out_channels, g.OH, g.OW}, "output");
+    require_length(env, x, checked_product(env, {g.batch, g.in_channels, g.H, g.W}, "input"), "x");
+    require_length(env, w, checked_product(env, {g.out_channels, g.in_channels, g.KH, g.KW}, "weight"), "w");
+    require_length(env, b, g.out_channels, "bias");
+    require_length(env, y, ys, "y");
+    const float* residual = nullptr;
+    if (has_residual) {
+      Napi::Float32Array r = arg_f32(info, 3, "residual");
+      require_length(env, r, ys, "residual");
+      residual = r.Data();
+    }
+    advise_huge_pages(y.Data(), ys * sizeof(float));
+    nchwc_conv_forward(g, x.Data(), w.Data(), b.Data(), residual, y.Data(), act);
+    return env.Undefined();
+  });
+}
+
+Napi::Value nchwc_depthwise_js(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    require_count(info, 6, "_nchwcDepthwise");
+    Napi::Float32Array x = arg_f32(info, 0, "x");
+    Napi::Float32Array w = arg_f32(info, 1, "w");
+    Napi::Float32Array b = arg_f32(info, 2, "bias");
+    Napi::Float32Array y = arg_f32(info, 3, "y");
+    const NchwcConvShape g = read_nchwc_shape(info, 4, true);
+    const Activation act = static_cast<Activation>(arg_int(info, 5, "activation", 0, 2));
+    const size_t ys = checked_product(env, {g.batch, g.out_channels, g.OH, g.OW}, "output");
+    require_length(env, x, checked_product(env, {g.batch, g.in_channels, g.H, g.W}, "input"), "x");
+    require_length(env, w, checked_product(env, {g.out_channels, g.KH, g.KW}, "weight"), "w");
+    require_length(env, b, g.out_channels, "bias");
+    require_length(env, y, ys, "y");
+    advise_huge_pages(y.Data(), ys * sizeof(float));
+    nchwc_depthwise_forward(g, x.Data(), w.Data(), b.Data(), y.Data(), act);
+    return env.Undefined();
+  });
+}
+
+Napi::Value nchwc_reorder_js(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    require_count(info, 6, "_nchwcReorder");
+    Napi::Float32Array x = arg_f32(info, 0, "x");
+    Napi::Float32Array y = arg_f32(info, 1, "y");
+    const size_t batch = arg_size(info, 2, "batch"), channels = arg_size(info, 3, "channels");
+    const size_t spatial = arg_size(info, 4, "spatial");
+    const bool to_blocked = arg_bool(info, 5, "toBlocked");
+    const size_t blocked = (channels + kNchwcBlock - 1) / kNchwcBlock * kNchwcBlock;
+    const size_t plain_size = checked_product(env, {batch, channels, spatial}, "plain");
+    const size_t blocked_size = checked_product(env, {batch, blocked, spatial}, "blocked");
+    require_length(env, x, to_blocked ? plain_size : blocked_size, "x");
+    require_length(env, y, to_blocked ? blocked_size : plain_size, "y");
+    if (to_blocked) {
+      nchwc_from_nchw(x.Data(), batch, channels, spatial, y.Data());
+    } else {
+      nchwc_to_nchw(x.Data(), batch, channels, spatial, y.Data());
+    }
+    return env.Undefined();
+  });
+}
+
 }  // namespace
 
 void register_conv(Napi::Env env, Napi::Object exports) {
   exports.Set("_convForward", Napi::Function::New(env, conv_forward_js, "_convForward"));
   exports.Set("_convBackwardData", Napi::Function::New(env, conv_backward_data_js, "_convBackwardData"));
   exports.Set("_convBackwardWeight", Napi::Function::New(env, conv_backward_weight_js, "_convBackwardWeight"));
+  exports.Set("_nchwcConv", Napi::Function::New(env, nchwc_conv_js, "_nchwcConv"));
+  exports.Set("_nchwcDepthwise", Napi::Function::New(env, nchwc_depthwise_js, "_nchwcDepthwise"));
+  exports.Set("_nchwcReorder", Napi::Function::New(env, nchwc_reorder_js, "_nchwcReorder"));
 }
 
 }  // namespace convkit::binding

@@ -1,0 +1,139 @@
+// Channel-blocked (NCHW16c) inference convolutions: validation, the split into OpenMP tasks, and the
+// reorders at the ends of a blocked chain. The loops are per instruction set in
+// conv_nchwc_impl.inc; see conv_nchwc.h for the layouts.
+#include "kernels/conv_nchwc.h"
+
+#include <string>
+
+#include "runtime/error.h"
+#include "runtime/threads.h"
+
+namespace convkit {
+namespace {
+
+const NchwcKernels& nchwc_kernels_for(Isa isa) {
+  switch (isa) {
+#if defined(CONVKIT_HAVE_X86_KERNELS)
+    case Isa::kAvx512: return nchwc_kernels_avx512();
+    case Isa::kAvx2: return nchwc_kernels_avx2();
+#endif
+    default: return nchwc_kernels_scalar();
+  }
+}
+
+std::string describe(const NchwcConvShape& g) {
+  return "blocked conv " + std::to_string(g.batch) + "x" + std::to_string(g.in_channels) + "x" + std::to_string(g.H) +
+         "x" + std::to_string(g.W) + " -> " + std::to_string(g.out_channels) + "x" + std::to_string(g.OH) + "x" +
+         std::to_string(g.OW) + " kernel " + std::to_string(g.KH) + "x" + std::to_string(g.KW);
+}
+
+// Output size along one axis that the input, kernel, stride and leading padding allow with at most
+// `pad` of trailing padding: out must satisfy (out - 1) * stride + kernel <= pad_begin + in + pad.
+bool fits(size_t in, size_t out, size_t k, size_t s, size_t pad_begin) {
+  if (pad_begin >= k) return false;  // a window entirely in the padding
+  return (out - 1) * s + k <= pad_begin + in + k - 1;
+}
+
+int threads_for(size_t work) { return work < 32768 ? 1 : num_threads(); }
+
+}  // namespace
+
+void validate_nchwc(const NchwcConvShape& g, bool depthwise) {
+  if (g.batch == 0 || g.in_channels == 0 || g.out_channels == 0 || g.H == 0 || g.W == 0 || g.OH == 0 || g.OW == 0 ||
+      g.KH == 0 || g.KW == 0 || g.sh == 0 || g.sw == 0) {
+    throw Error(ErrorCode::kArgument, describe(g) + ": sizes, kernel and stride must be positive");
+  }
+  if (g.in_block != 1 && g.in_block != kNchwcBlock) {
+    throw Error(ErrorCode::kArgument, describe(g) + ": the input block must be 1 or 16");
+  }
+  if (g.out_channels % kNchwcBlock != 0 || g.in_channels % g.in_block != 0) {
+    throw Error(ErrorCode::kShape, describe(g) + ": blocked channel counts must be multiples of 16");
+  }
+  if (depthwise && (g.in_block != kNchwcBlock || g.in_channels != g.out_channels)) {
+    throw Error(ErrorCode::kShape, describe(g) + ": depthwise needs blocked input with as many channels as outputs");
+  }
+  if (!fits(g.H, g.OH, g.KH, g.sh, g.pt) || !fits(g.W, g.OW, g.KW, g.sw, g.pl)) {
+    throw Error(ErrorCode::kShape, describe(g) + ": the output size does not fit the input, stride and padding");
+  }
+}
+
+void nchwc_conv_forward(const NchwcConvShape& g, const float* x, const float* w, const float* bias,
+                        const float* residual, float* y, Activation act) {
+  const NchwcKernels& k = nchwc_kernels_for(active_isa());
+  const bool relu = act != Activation::kNone;
+  const float cap = activation_cap(act);
+  const size_t total = g.batch * g.OH * g.OW, blocks = g.out_channels / kNchwcBlock;
+  // Output blocks in groups of at most max_blocks, as even as possible (6 blocks: 3 + 3, not
+  // 4 + 2: a 2-block tile does half the multiply-adds per broadcast).
+  const size_t groups = (blocks + k.max_blocks - 1) / k.max_blocks;
+  const size_t base = blocks / groups, extra = blocks % groups;
+  // Tasks: (run of positions, group), the groups innermost so that one thread's consecutive tasks
+  // read the same input positions (cached) against different weights. A run is 48 positions (a
+  // multiple of every tile width; the input of 48 positions x 960 channels is 184 KB), fewer when
+  // that leaves too few tasks for the threads.
+  const int threads = threads_for(total * g.out_channels * g.in_channels * g.KH * g.KW / 16);
+  size_t run = 48;
+  while (run > 6 && (total + run - 1) / run * groups < 4 * static_cast<size_t>(threads)) run /= 2;
+  const size_t chunks = (total + run - 1) / run;
+  const long tasks = static_cast<long>(chunks * groups);
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (long t = 0; t < tasks; ++t) {
+    const size_t group = static_cast<size_t>(t) % groups, chunk = static_cast<size_t>(t) / groups;
+    const size_t gp0 = chunk * run, count = total - gp0 < run ? total - gp0 : run;
+    const size_t kb0 = group * base + (group < extra ? group : extra);
+    const size_t nb = base + (group < extra ? 1 : 0);
+    k.conv_positions(g, x, w, bias, residual, y, relu, cap, kb0, nb, gp0, count);
+  }
+}
+
+void nchwc_depthwise_forward(const NchwcConvShape& g, const float* x, const float* w, const float* bias, float* y,
+                             Activation act) {
+  const NchwcKernels& k = nchwc_kernels_for(active_isa());
+  const bool relu = act != Activation::kNone;
+  const float cap = activation_cap(act);
+  const size_t blocks = g.in_channels / kNchwcBlock;
+  const long rows = static_cast<long>(g.batch * blocks * g.OH);
+  const size_t work = g.batch * g.in_channels * g.OH * g.OW * g.KH * g.KW;
+#pragma omp parallel for schedule(static) num_threads(threads_for(work))
+  for (long r = 0; r < rows; ++r) {
+    const size_t oh = static_cast<size_t>(r) % g.OH, plane = static_cast<size_t>(r) / g.OH;
+    k.depthwise_rows(g, x, w, bias, y, relu, cap, plane / blocks, plane % blocks, oh, oh + 1);
+  }
+}
+
+void nchwc_from_nchw(const float* x, size_t batch, size_t channels, size_t spatial, float* y) {
+  const size_t blocks = (channels + kNchwcBlock - 1) / kNchwcBlock;
+  const long planes = static_cast<long>(batch * blocks);
+#pragma omp parallel for schedule(static) num_threads(threads_for(batch * channels * spatial))
+  for (long pb = 0; pb < planes; ++pb) {
+    const size_t n = static_cast<size_t>(pb) / blocks, cb = static_cast<size_t>(pb) % blocks;
+    const size_t c0 = cb * kNchwcBlock, here = channels - c0 < kNchwcBlock ? channels - c0 : kNchwcBlock;
+    const float* src = x + (n * channels + c0) * spatial;
+    float* dst = y + static_cast<size_t>(pb) * spatial * kNchwcBlock;
+    for (size_t s0 = 0; s0 < spatial; s0 += kNchwcBlock) {
+      const size_t s1 = s0 + kNchwcBlock < spatial ? s0 + kNchwcBlock : spatial;
+      for (size_t s = s0; s < s1; ++s) {
+        float* d = dst + s * kNchwcBlock;
+        for (size_t c = 0; c < here; ++c) d[c] = src[c * spatial + s];
+        for (size_t c = here; c < kNchwcBlock; ++c) d[c] = 0.0f;
+      }
+    }
+  }
+}
+
+void nchwc_to_nchw(const float* x, size_t batch, size_t channels, size_t spatial, float* y) {
+  const size_t blocks = (channels + kNchwcBlock - 1) / kNchwcBlock;
+  const long planes = static_cast<long>(batch * blocks);
+#pragma omp parallel for schedule(static) num_threads(threads_for(batch * channels * spatial))
+  for (long pb = 0; pb < planes; ++pb) {
+    const size_t n = static_cast<size_t>(pb) / blocks, cb = static_cast<size_t>(pb) % blocks;
+    const size_t c0 = cb * kNchwcBlock, here = channels - c0 < kNchwcBlock ? channels - c0 : kNchwcBlock;
+    const float* src = x + static_cast<size_t>(pb) * spatial * kNchwcBlock;
+    float* dst = y + (n * channels + c0) * spatial;
+    for (size_t c = 0; c < here; ++c) {
+      for (size_t s = 0; s < spatial; ++s) dst[c * spatial + s] = src[s * kNchwcBlock + c];
+    }
+  }
+}
+
+}  // namespace convkit

@@ -1,0 +1,119 @@
+// The channel-blocked chains fuseForInference puts in a model (lib/inference/blocked/): the fused
+// and blocked model against an untouched copy of itself (whose layers are checked against PyTorch
+// elsewhere), at batch sizes other than the traced sample's, inside and outside a BufferArena.
+// Tolerance: 1e-5 of the largest output magnitude (folding and blocking reassociate float32 sums).
+import { describe, expect, it } from 'vitest';
+import { noGrad } from '../../lib/autograd/grad-mode.js';
+import { BlockedChain } from '../../lib/inference/blocked/blocked-chain.js';
+import { fuseForInference } from '../../lib/inference/fuse.js';
+import * as models from '../../lib/models/index.js';
+import { BatchNorm2d, Conv2d, MaxPool2d, ReLU6, Sequential } from '../../lib/nn/layers/index.js';
+import { Module, moduleFromJSON } from '../../lib/nn/module.js';
+import { BufferArena } from '../../lib/tensor/buffer-arena.js';
+import { randn } from '../../lib/tensor/random.js';
+import type { Tensor } from '../../lib/tensor/tensor.js';
+
+function perturbBatchNorms(model: Module): void {
+  for (const m of model.modules()) {
+    if (!(m instanceof BatchNorm2d)) continue;
+    m.runningMean!.data.forEach((_, i, a) => (a[i] = 0.1 * Math.sin(i)));
+    m.runningVar!.data.forEach((_, i, a) => (a[i] = 1 + 0.5 * Math.cos(i)));
+    m.weight!.data.forEach((_, i, a) => (a[i] = 1 + 0.2 * Math.sin(3 * i)));
+    m.bias!.data.forEach((_, i, a) => (a[i] = 0.05 * Math.cos(5 * i)));
+  }
+}
+
+function copyOf(model: Module): Module {
+  const c = moduleFromJSON(model.toJSON());
+  c.loadStateDict(model.stateDict());
+  return c.eval();
+}
+
+function relErr(a: Tensor, b: Tensor): number {
+  expect(b.shape).toEqual(a.shape);
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < a.size; i++) {
+    scale = Math.max(scale, Math.abs(a.data[i]!));
+    err = Math.max(err, Math.abs(a.data[i]! - b.data[i]!));
+  }
+  return err / Math.max(scale, 1e-12);
+}
+
+const forward = (m: Module, x: Tensor): Tensor => noGrad(() => (m.forward as (t: Tensor) => Tensor)(x));
+
+function convBnRelu6(inC: number, outC: number, kernel: number, stride = 1, groups = 1): Module[] {
+  return [new Conv2d(inC, outC, kernel, { stride, padding: kernel >> 1, groups, bias: false }), new BatchNorm2d(outC), new ReLU6()];
+}
+
+class Wrapper extends Module {
+  readonly body: Sequential;
+  constructor(body: Sequential) {
+    super();
+    this.body = this.registerModule('body', body);
+  }
+  forward(x: Tensor): Tensor {
+    return this.body.forward(x);
+  }
+}
+
+describe('blocked inference chains', () => {
+  it('MobileNetV2: features run as one blocked chain, outputs unchanged at other batch sizes and input sizes', () => {
+    const model = models.mobilenetV2({ numClasses: 10 }).eval();
+    perturbBatchNorms(model);
+    const reference = copyOf(model);
+    const r = fuseForInference(model, randn([1, 3, 64, 80], { seed: 1 }));
+    expect(r.blockedChains).toBe(1);
+    expect(model.getModule('features')).toBeInstanceOf(BlockedChain);
+    expect(model.getModule('features').describe()).toMatch(/52 convolutions/);
+    for (const shape of [[3, 3, 64, 80], [1, 3, 33, 47]]) {
+      const x = randn(shape, { seed: 2 });
+      expect(relErr(forward(reference, x), forward(model, x)), `input ${shape.join('x')}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('reuses buffers across arena runs without changing results', () => {
+    const model = models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }).eval();
+    perturbBatchNorms(model);
+    const reference = copyOf(model);
+    fuseForInference(model, randn([1, 3, 40, 40], { seed: 3 }));
+    const arena = new BufferArena();
+    const a = randn([2, 3, 40, 40], { seed: 4 });
+    const b = randn([2, 3, 40, 40], { seed: 5 });
+    const first = arena.run(() => forward(model, a)).data.slice();
+    const second = arena.run(() => forward(model, b)).data.slice();
+    const again = arena.run(() => forward(model, a)).data.slice();
+    expect(Array.from(again)).toEqual(Array.from(first));
+    expect(relErr(forward(reference, b), { data: second, shape: [2, 10], size: second.length } as unknown as Tensor)).toBeLessThan(1e-5);
+  });
+
+  it('a chain whose input has more than 4 channels starts with a reorder; strided, depthwise and 3x3 layers', () => {
+    const body = new Sequential(
+      ...convBnRelu6(8, 24, 3, 2),
+      ...convBnRelu6(24, 24, 3, 1, 24),
+      ...convBnRelu6(24, 40, 1),
+      ...convBnRelu6(40, 40, 5, 2, 40),
+      ...convBnRelu6(40, 20, 3),
+    );
+    const model = new Wrapper(body).eval();
+    perturbBatchNorms(model);
+    const x = randn([2, 8, 19, 23], { seed: 7 });
+    const want = forward(model, x);
+    expect(fuseForInference(model, randn([1, 8, 19, 23], { seed: 6 })).blockedChains).toBe(1);
+    expect(relErr(want, forward(model, x))).toBeLessThan(1e-5);
+  });
+
+  it('leaves a sequence with a layer that has no blocked form on its plain path', () => {
+    const body = new Sequential(...convBnRelu6(3, 16, 3), ...convBnRelu6(16, 16, 3), new MaxPool2d(2), ...convBnRelu6(16, 16, 3));
+    const model = new Wrapper(body).eval();
+    const r = fuseForInference(model, randn([1, 3, 16, 16], { seed: 8 }));
+    expect(r.fused).toBe(3);
+    expect(r.blockedChains).toBe(0);
+    expect(model.getModule('body')).toBeInstanceOf(Sequential);
+  });
+
+  it('leaves a sequence of fewer than three convolutions plain', () => {
+    const model = new Wrapper(new Sequential(...convBnRelu6(3, 16, 3), ...convBnRelu6(16, 16, 3))).eval();
+    expect(fuseForInference(model, randn([1, 3, 16, 16], { seed: 9 })).blockedChains).toBe(0);
+  });
+});
