@@ -171,6 +171,9 @@ CK_TEST(nchwc_conv_matches_reference) {
       // Plain input (the stem).
       {2, 3, 32, 15, 17, 3, 2, 1, false, true, false, Activation::kRelu6},
       {1, 4, 20, 6, 6, 1, 1, 0, false, true, true, Activation::kNone},
+      // Plain input with rows wide enough for whole interior tiles on every path (stride 2 and 1).
+      {2, 3, 32, 9, 40, 3, 2, 1, false, true, false, Activation::kRelu6},
+      {2, 3, 16, 5, 30, 3, 1, 1, false, true, true, Activation::kRelu},
   };
   uint64_t seed = 900;
   for (const BlockedCase& c : cases) run_case(ck_ctx, c, seed++);

@@ -56,6 +56,8 @@ const CONV_CASES: Case[] = [
   { name: '2x2 stride 2, 17 -> 18, 9x9', x: [2, 17, 9, 9], w: [18, 17, 2, 2], stride: 2, padding: 0, act: 'relu' },
   { name: '5x5 pad 2, 16 -> 16, 3x4 (plane smaller than the kernel)', x: [1, 16, 3, 4], w: [16, 16, 5, 5], stride: 1, padding: 2, act: 'none' },
   { name: 'stem 3x3 stride 2 pad 1, plain 3 -> 32, 15x17, ReLU6', x: [2, 3, 15, 17], w: [32, 3, 3, 3], stride: 2, padding: 1, act: 'relu6', plainInput: true },
+  { name: 'stem 3x3 stride 2 pad 1, plain 3 -> 32, 9x40 (whole interior tiles)', x: [2, 3, 9, 40], w: [32, 3, 3, 3], stride: 2, padding: 1, act: 'relu6', plainInput: true },
+  { name: 'plain 3x3 pad 1, 3 -> 16, 5x30, residual', x: [2, 3, 5, 30], w: [16, 3, 3, 3], stride: 1, padding: 1, act: 'relu', residual: true, plainInput: true },
   { name: 'plain 5 -> 20, 1x1', x: [2, 5, 6, 6], w: [20, 5, 1, 1], stride: 1, padding: 0, act: 'none', plainInput: true },
 ];
 
