@@ -68,18 +68,23 @@ void nchwc_conv_forward(const NchwcConvShape& g, const float* x, const float* w,
   const size_t groups = (blocks + k.max_blocks - 1) / k.max_blocks;
   const size_t base = blocks / groups, extra = blocks % groups;
   // Tasks: (run of positions, group), the groups innermost so that one thread's consecutive tasks
-  // read the same input positions (cached) against different weights. A run is 48 positions (a
-  // multiple of every tile width; the input of 48 positions x 960 channels is 184 KB), fewer when
-  // that leaves too few tasks for the threads.
+  // read the same input positions (cached) against different weights. Runs are about 48 positions
+  // (the input of 48 positions x 960 channels is 184 KB) and of equal length, so a 7x7 plane at
+  // batch 1 is not cut into 48 + 1; fewer, longer runs when the groups alone give every thread
+  // several tasks (each run reads the group's weights once more); more, shorter ones when there
+  // are too few tasks for the threads.
   const int threads = threads_for(total * g.out_channels * g.in_channels * g.KH * g.KW / 16);
-  size_t run = 48;
-  while (run > 6 && (total + run - 1) / run * groups < 4 * static_cast<size_t>(threads)) run /= 2;
-  const size_t chunks = (total + run - 1) / run;
+  const size_t want_tasks = 4 * static_cast<size_t>(threads);
+  size_t chunks = (total + (groups >= want_tasks ? 191 : 47)) / (groups >= want_tasks ? 192 : 48);
+  while (chunks * groups < want_tasks && chunks * 8 < total) ++chunks;
+  const size_t run = (total + chunks - 1) / chunks;
   const long tasks = static_cast<long>(chunks * groups);
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (long t = 0; t < tasks; ++t) {
     const size_t group = static_cast<size_t>(t) % groups, chunk = static_cast<size_t>(t) / groups;
-    const size_t gp0 = chunk * run, count = total - gp0 < run ? total - gp0 : run;
+    const size_t gp0 = chunk * run;
+    if (gp0 >= total) continue;  // equal runs can leave the last one empty
+    const size_t count = total - gp0 < run ? total - gp0 : run;
     const size_t kb0 = group * base + (group < extra ? group : extra);
     const size_t nb = base + (group < extra ? 1 : 0);
     k.conv_positions(g, x, w, bias, residual, y, relu, cap, kb0, nb, gp0, count);
