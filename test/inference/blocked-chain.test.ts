@@ -72,6 +72,33 @@ describe('blocked inference chains', () => {
     }
   });
 
+  it('ResNet-18 and ResNet-50: each stage a chain; small planes run blocked, large ones on the replaced stage', () => {
+    for (const [name, chains, layer4In] of [['resnet18', 4, 256], ['resnet50', 4, 1024]] as const) {
+      const model = models.buildModel(name, { numClasses: 10 }).eval();
+      perturbBatchNorms(model);
+      const reference = copyOf(model);
+      const r = fuseForInference(model, randn([1, 3, 40, 40], { seed: 11 }));
+      expect(r.blockedChains, name).toBe(chains);
+      const layer1 = model.getModule('layer1') as BlockedChain;
+      expect(layer1).toBeInstanceOf(BlockedChain);
+      // layer1's 3x3 layers see the input at 1/4 scale: 56x56 at 224 is past MAX_DENSE_POSITIONS.
+      expect(layer1.runsBlocked([2, 64, 10, 10])).toBe(true);
+      expect(layer1.runsBlocked([1, 64, 56, 56])).toBe(false);
+      expect((model.getModule('layer4') as BlockedChain).runsBlocked([1, layer4In, 14, 14])).toBe(true);
+      const x = randn([2, 3, 40, 40], { seed: 12 });
+      expect(relErr(forward(reference, x), forward(model, x)), name).toBeLessThan(1e-5);
+    }
+    const model = models.resnet18({ numClasses: 10 }).eval();
+    perturbBatchNorms(model);
+    const reference = copyOf(model);
+    fuseForInference(model, randn([1, 3, 64, 64], { seed: 13 }));
+    // 160x160: layer1 (40x40 x 2 images = 3,200 positions) on the plain path, the rest blocked.
+    const x = randn([2, 3, 160, 160], { seed: 14 });
+    expect((model.getModule('layer1') as BlockedChain).runsBlocked([2, 64, 40, 40])).toBe(false);
+    expect((model.getModule('layer2') as BlockedChain).runsBlocked([2, 64, 40, 40])).toBe(true);
+    expect(relErr(forward(reference, x), forward(model, x))).toBeLessThan(1e-5);
+  });
+
   it('reuses buffers across arena runs without changing results', () => {
     const model = models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }).eval();
     perturbBatchNorms(model);

@@ -29,7 +29,7 @@ describe('Predictor in a worker', () => {
     ['resnet18 at 32x32', () => models.resnet18({ numClasses: 10 }), [4, 3, 32, 32]],
     ['mobilenetV2 at 32x32', () => models.mobilenetV2({ numClasses: 10 }), [4, 3, 32, 32]],
   ];
-  it.each(cases)('%s: logits equal the main-thread forward to 1e-6', async (_name, build, shape) => {
+  it.each(cases)('%s: logits equal the main-thread forward to 1e-5', async (_name, build, shape) => {
     const model = build();
     const x = randn(shape);
     const expected = forward(model, x);
@@ -39,12 +39,14 @@ describe('Predictor in a worker', () => {
       expect(p.mode).toBe('worker');
       const got = await p.predict(x);
       expect(got.shape).toEqual(expected.shape);
-      expect(maxAbsDiff(got.data, expected.data)).toBeLessThanOrEqual(1e-6);
+      // The worker fuses batch norms and runs convolution chains in the blocked layout: float32 sums
+      // in another order.
+      expect(maxAbsDiff(got.data, expected.data)).toBeLessThanOrEqual(1e-5);
       expect(model.training).toBe(true); // the caller's model is untouched
       // Queued requests come back in order, each with its own answer.
       const xs = [0, 1, 2].map(() => randn(shape));
       const outs = await Promise.all(xs.map((xi) => p.predict(xi)));
-      outs.forEach((o, i) => expect(maxAbsDiff(o.data, forward(model, xs[i]!).data)).toBeLessThanOrEqual(1e-6));
+      outs.forEach((o, i) => expect(maxAbsDiff(o.data, forward(model, xs[i]!).data)).toBeLessThanOrEqual(1e-5));
     } finally {
       await p.close();
     }

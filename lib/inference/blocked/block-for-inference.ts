@@ -27,7 +27,7 @@ export function blockForInference(model: Module): Array<() => void> {
     if (replacedPrefixes.some((p) => path.startsWith(`${p}.`))) continue;
     const steps = compileModules(m.children());
     if (steps === null || kernelSteps(steps) < MIN_KERNEL_STEPS) continue;
-    model.replaceModule(path, new BlockedChain(steps, path));
+    model.replaceModule(path, new BlockedChain(steps, m, path));
     undo.push(() => model.replaceModule(path, m));
     replacedPrefixes.push(path);
   }

@@ -6,8 +6,10 @@
  * A chain is compiled from modules into steps:
  * - `conv`: a {@link FusedConv2d} with groups 1 (any kernel, stride and padding, no dilation);
  * - `depthwise`: a FusedConv2d with groups == channels (multiplier 1);
- * - `residual`: steps whose result is added to their input (MobileNetV2's inverted residual with
- *   its shortcut); the add runs in the last convolution's epilogue, which must have no activation.
+ * - `residual`: act(steps(x) + shortcut(x)), the shortcut being x itself or steps of its own
+ *   (MobileNetV2's inverted residual: identity, no activation; ResNet's basic and bottleneck
+ *   blocks: identity or the 1x1 downsample, then ReLU). The add and the activation run in the
+ *   last convolution's epilogue, whose own activation must be none.
  * Identity modules, eval-mode dropout and the pass-throughs that stand in for an activation a
  * convolution already applied compile to nothing. Anything else stops the compilation
  * ({@link compileChain} returns null) and the model keeps its plain path.
@@ -16,12 +18,20 @@
  * padding its input to 16 channels would multiply its work by 5); any other plain input is
  * reordered first. Inside a {@link BufferArena} run, every blocked buffer is handed back as soon as
  * the next step has consumed it.
+ *
+ * Dense 3x3 stride-1 layers run faster through the plain path's Winograd kernels on large planes
+ * (ResNet-18's 14x14x256 layers at batch 16: 8.5 ms plain, 11.0 blocked) and slower on small ones
+ * (the same at batch 1: 1.27 plain, 0.73 blocked; 7x7x512: 1.59 and 0.76). So a chain with such
+ * layers runs blocked only while the largest of their outputs holds at most
+ * {@link MAX_DENSE_POSITIONS} positions (batch x height x width), and otherwise calls the module it
+ * replaced. MobileNetV2's chain has none and always runs blocked.
  */
 import { ArgumentError } from '../../errors.js';
 import { InvertedResidual } from '../../models/mobilenet-v2.js';
-import { Dropout, Identity, Sequential } from '../../nn/layers/index.js';
+import { BasicBlock, Bottleneck } from '../../models/resnet.js';
+import { Dropout, Identity, ReLU, Sequential } from '../../nn/layers/index.js';
 import { Module } from '../../nn/module.js';
-import { convGeometry } from '../../ops/conv.js';
+import { convGeometry, type ConvActivation } from '../../ops/conv.js';
 import { releaseBuffer } from '../../tensor/buffer-arena.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { FusedConv2d, PassThroughActivation } from '../fused-conv2d.js';
@@ -31,6 +41,9 @@ import {
 
 /** Plain inputs with at most this many channels are read directly by the first convolution. */
 const MAX_PLAIN_INPUT_CHANNELS = 4;
+
+/** See the module comment: the measured crossover lies between 784 and 3,136 positions. */
+export const MAX_DENSE_POSITIONS = 2048;
 
 interface ConvStep {
   kind: 'conv';
@@ -50,6 +63,10 @@ interface DepthwiseStep {
 interface ResidualStep {
   kind: 'residual';
   steps: Step[];
+  /** Steps of the shortcut; null: the input itself. */
+  shortcut: Step[] | null;
+  /** Applied after the add. */
+  act: ConvActivation;
 }
 
 export type Step = ConvStep | DepthwiseStep | ResidualStep;
@@ -104,9 +121,22 @@ export function compileModules(modules: readonly Module[]): Step[] | null {
         steps.push(...inner);
         continue;
       }
-      const last = inner[inner.length - 1];
-      if (last === undefined || last.kind !== 'conv' || last.conv.activation !== 'none') return null;
-      steps.push({ kind: 'residual', steps: inner });
+      const step = residualStep(inner, null, 'none');
+      if (step === null) return null;
+      steps.push(step);
+      continue;
+    }
+    if (m instanceof BasicBlock || m instanceof Bottleneck) {
+      const branch = m instanceof BasicBlock ? [m.conv1, m.bn1, m.relu, m.conv2, m.bn2] : [m.conv1, m.bn1, m.relu, m.conv2, m.bn2, m.relu, m.conv3, m.bn3];
+      const inner = compileModules(branch);
+      const shortcut = m.downsample === null ? null : compileModules(m.downsample.children());
+      // The block ends with its own ReLU module (wrapped by the fusion when a convolution took it over).
+      const relu = m.relu as Module;
+      const isRelu = relu instanceof PassThroughActivation ? relu.kind === 'relu' : relu instanceof ReLU;
+      if (inner === null || (m.downsample !== null && shortcut === null) || !isRelu) return null;
+      const step = residualStep(inner, shortcut, 'relu');
+      if (step === null) return null;
+      steps.push(step);
       continue;
     }
     return null;
@@ -114,9 +144,38 @@ export function compileModules(modules: readonly Module[]): Step[] | null {
   return steps;
 }
 
+/** A residual step, or null when the branch does not end in a convolution without activation. */
+function residualStep(steps: Step[], shortcut: Step[] | null, act: ConvActivation): ResidualStep | null {
+  const last = steps[steps.length - 1];
+  if (last === undefined || last.kind !== 'conv' || last.conv.activation !== 'none') return null;
+  return { kind: 'residual', steps, shortcut, act };
+}
+
 /** Convolution and depthwise steps in `steps`, nested ones included. */
 export function kernelSteps(steps: readonly Step[]): number {
-  return steps.reduce((n, s) => n + (s.kind === 'residual' ? kernelSteps(s.steps) : 1), 0);
+  return steps.reduce((n, s) => n + (s.kind === 'residual' ? kernelSteps(s.steps) + kernelSteps(s.shortcut ?? []) : 1), 0);
+}
+
+/**
+ * The largest output (batch x height x width) of a dense spatial stride-1 convolution in `steps`
+ * for an input of the given size, and the size the steps output; 0 when there is none.
+ */
+function densePositions(steps: readonly Step[], batch: number, size: [number, number, number]): { positions: number; size: [number, number, number] } {
+  let positions = 0;
+  let [c, h, w] = size;
+  for (const step of steps) {
+    if (step.kind === 'residual') {
+      const inner = densePositions(step.steps, batch, [c, h, w]);
+      positions = Math.max(positions, inner.positions, densePositions(step.shortcut ?? [], batch, [c, h, w]).positions);
+      [c, h, w] = inner.size;
+      continue;
+    }
+    const g = geometry(step.conv, batch, c, h, w);
+    const dense = step.kind === 'conv' && g.kernel[0] * g.kernel[1] > 1 && g.stride[0] === 1 && g.stride[1] === 1;
+    if (dense) positions = Math.max(positions, batch * g.outHeight * g.outWidth);
+    [c, h, w] = [g.outChannels, g.outHeight, g.outWidth];
+  }
+  return { positions, size: [c, h, w] };
 }
 
 function geometry(conv: FusedConv2d, batch: number, channels: number, height: number, width: number): BlockedGeometry {
@@ -142,17 +201,17 @@ function blocked(flow: Flow): BlockedActivation {
   return toBlocked(t.data, n, c, h, w);
 }
 
-function runConv(step: ConvStep, flow: Flow, residual: BlockedActivation | null): BlockedActivation {
+function runConv(step: ConvStep, flow: Flow, residual: BlockedActivation | null, act: ConvActivation): BlockedActivation {
   if (flow.kind === 'plain' && flow.tensor.shape.length === 4 && flow.tensor.shape[1]! <= MAX_PLAIN_INPUT_CHANNELS) {
     const [n, c, h, w] = flow.tensor.shape as [number, number, number, number];
     let packed = step.packed.get(1);
     if (packed === undefined) step.packed.set(1, (packed = packConvWeight(step.conv.weight, step.conv.weightShape, 1)));
-    return blockedConv(geometry(step.conv, n, c, h, w), flow.tensor.data, n, 1, packed, step.bias, residual, step.conv.activation);
+    return blockedConv(geometry(step.conv, n, c, h, w), flow.tensor.data, n, 1, packed, step.bias, residual, act);
   }
   const x = blocked(flow);
   let packed = step.packed.get(16);
   if (packed === undefined) step.packed.set(16, (packed = packConvWeight(step.conv.weight, step.conv.weightShape, 16)));
-  const y = blockedConv(geometry(step.conv, x.batch, x.channels, x.height, x.width), x.data, x.batch, 16, packed, step.bias, residual, step.conv.activation);
+  const y = blockedConv(geometry(step.conv, x.batch, x.channels, x.height, x.width), x.data, x.batch, 16, packed, step.bias, residual, act);
   if (flow.kind === 'plain') releaseBuffer(x.data);
   return y;
 }
@@ -166,22 +225,26 @@ function runDepthwise(step: DepthwiseStep, flow: Flow): BlockedActivation {
 
 /**
  * Runs `steps` on `input`. Blocked buffers the steps made are released once consumed; `input`'s own
- * buffer only when `ownsInput`. `residual`, when given, is added by the last step (a convolution).
+ * buffer only when `ownsInput`. `residual`, when given, is added by the last step (a convolution),
+ * which then applies `act` instead of its own activation.
  */
-function runSteps(steps: readonly Step[], input: Flow, ownsInput: boolean, residual: BlockedActivation | null): Flow {
+function runSteps(steps: readonly Step[], input: Flow, ownsInput: boolean, residual: BlockedActivation | null, act: ConvActivation | null): Flow {
   let flow = input;
   let owned = ownsInput;
   steps.forEach((step, i) => {
     let next: BlockedActivation;
     if (step.kind === 'conv') {
-      next = runConv(step, flow, i === steps.length - 1 ? residual : null);
+      const last = i === steps.length - 1 && residual !== null;
+      next = runConv(step, flow, last ? residual : null, last && act !== null ? act : step.conv.activation);
     } else if (step.kind === 'depthwise') {
       next = runDepthwise(step, flow);
     } else {
       const x = blocked(flow);
       if (flow.kind === 'plain') owned = true;
       flow = { kind: 'blocked', act: x };
-      next = (runSteps(step.steps, flow, false, x) as { act: BlockedActivation }).act;
+      const shortcut = step.shortcut === null ? x : (runSteps(step.shortcut, flow, false, null, null) as { act: BlockedActivation }).act;
+      next = (runSteps(step.steps, flow, false, shortcut, step.act) as { act: BlockedActivation }).act;
+      if (shortcut !== x) releaseBuffer(shortcut.data);
     }
     if (owned && flow.kind === 'blocked') releaseBuffer(flow.act.data);
     flow = { kind: 'blocked', act: next };
@@ -193,21 +256,39 @@ function runSteps(steps: readonly Step[], input: Flow, ownsInput: boolean, resid
 /** A Sequential's inference in the blocked layout; see the module comment. Inference only. */
 export class BlockedChain extends Module {
   readonly #steps: Step[];
-  readonly #replaced: string;
+  readonly #replaced: Module;
+  readonly #name: string;
+  /** Whether the last input shape runs blocked, by shape. */
+  readonly #decisions = new Map<string, boolean>();
 
-  /** `steps` from {@link compileModules}; `replaced` names what it stands for (for describe()). */
-  constructor(steps: Step[], replaced: string) {
+  /** `steps` from {@link compileModules} of `replaced`, a module at `name` (for describe()). */
+  constructor(steps: Step[], replaced: Module, name: string) {
     super();
     this.#steps = steps;
     this.#replaced = replaced;
+    this.#name = name;
   }
 
   override describe(): string {
-    return `BlockedChain(${kernelSteps(this.#steps)} convolutions in NCHW16c, for ${this.#replaced})`;
+    return `BlockedChain(${kernelSteps(this.#steps)} convolutions in NCHW16c, for ${this.#name})`;
+  }
+
+  /** Whether an input of `shape` runs blocked (see the module comment) rather than on the replaced module. */
+  runsBlocked(shape: readonly number[]): boolean {
+    if (shape.length !== 4) return false;
+    const key = shape.join(',');
+    let blockedHere = this.#decisions.get(key);
+    if (blockedHere === undefined) {
+      const [n, c, h, w] = shape as [number, number, number, number];
+      blockedHere = densePositions(this.#steps, n, [c, h, w]).positions <= MAX_DENSE_POSITIONS;
+      this.#decisions.set(key, blockedHere);
+    }
+    return blockedHere;
   }
 
   forward(x: Tensor): Tensor {
-    const out = runSteps(this.#steps, { kind: 'plain', tensor: x }, false, null);
+    if (!this.runsBlocked(x.shape)) return (this.#replaced.forward as (t: Tensor) => Tensor)(x);
+    const out = runSteps(this.#steps, { kind: 'plain', tensor: x }, false, null, null);
     if (out.kind === 'plain') return out.tensor;
     const a = out.act;
     const data = fromBlocked(a);
