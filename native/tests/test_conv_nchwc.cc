@@ -168,6 +168,11 @@ CK_TEST(nchwc_conv_matches_reference) {
       {2, 20, 36, 8, 7, 3, 2, 1, false, false, true, Activation::kNone},
       {1, 20, 36, 8, 8, 1, 2, 0, false, false, false, Activation::kNone},
       {1, 16, 16, 3, 4, 5, 1, 2, false, false, false, Activation::kNone},
+      // Weights past one pass's budget: summed over the input blocks in several passes (3x3 with
+      // 256 inputs: 3 passes; pointwise with 1,100 inputs: 2), the residual and ReLU on the last.
+      {2, 256, 64, 5, 5, 3, 1, 1, false, false, true, Activation::kRelu},
+      {1, 1100, 64, 3, 3, 1, 1, 0, false, false, true, Activation::kRelu6},
+      {1, 256, 40, 6, 6, 3, 2, 1, false, false, false, Activation::kRelu6},
       // Plain input (the stem).
       {2, 3, 32, 15, 17, 3, 2, 1, false, true, false, Activation::kRelu6},
       {1, 4, 20, 6, 6, 1, 1, 0, false, true, true, Activation::kNone},

@@ -2,8 +2,9 @@
 // NCHW convolution (lib/ops/conv.ts, itself checked against PyTorch fixtures), on every supported
 // instruction set at 1 and 2 threads. Shapes cover channel counts that are not multiples of 16 on
 // both sides, odd planes, strides 1 and 2, padding, 1x1, 2x2, 3x3 and 5x5 kernels, the plain-input
-// (stem) form, the fused residual, and planes narrower than the kernel. Tolerance: 1e-5 of the
-// largest output magnitude (the blocked loops sum the taps in another order).
+// (stem) form, the fused residual, weights summed in several passes, and planes narrower than the
+// kernel. Tolerance: 1e-5 of the largest output magnitude (the blocked loops sum the taps in
+// another order).
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   blockedConv, blockedDepthwise, fromBlocked, packConvWeight, packDepthwiseWeight, padChannels, toBlocked, type BlockedGeometry,
@@ -55,6 +56,7 @@ const CONV_CASES: Case[] = [
   { name: '1x1 stride 2, 20 -> 36, 8x8', x: [1, 20, 8, 8], w: [36, 20, 1, 1], stride: 2, padding: 0, act: 'none' },
   { name: '2x2 stride 2, 17 -> 18, 9x9', x: [2, 17, 9, 9], w: [18, 17, 2, 2], stride: 2, padding: 0, act: 'relu' },
   { name: '5x5 pad 2, 16 -> 16, 3x4 (plane smaller than the kernel)', x: [1, 16, 3, 4], w: [16, 16, 5, 5], stride: 1, padding: 2, act: 'none' },
+  { name: '3x3 pad 1, 256 -> 64, 5x5, residual, ReLU (weights summed in 3 passes)', x: [2, 256, 5, 5], w: [64, 256, 3, 3], stride: 1, padding: 1, act: 'relu', residual: true },
   { name: 'stem 3x3 stride 2 pad 1, plain 3 -> 32, 15x17, ReLU6', x: [2, 3, 15, 17], w: [32, 3, 3, 3], stride: 2, padding: 1, act: 'relu6', plainInput: true },
   { name: 'stem 3x3 stride 2 pad 1, plain 3 -> 32, 9x40 (whole interior tiles)', x: [2, 3, 9, 40], w: [32, 3, 3, 3], stride: 2, padding: 1, act: 'relu6', plainInput: true },
   { name: 'plain 3x3 pad 1, 3 -> 16, 5x30, residual', x: [2, 3, 5, 30], w: [16, 3, 3, 3], stride: 1, padding: 1, act: 'relu', residual: true, plainInput: true },
