@@ -24,23 +24,30 @@ namespace {
 
 constexpr size_t kParamCount = 25;
 
-ConvParams read_params(const Napi::CallbackInfo& info, size_t i) {
+// `count` non-negative integers (each below 2^31) from the array argument i, or a JS error naming `what`.
+void read_integers(const Napi::CallbackInfo& info, size_t i, size_t* v, uint32_t count, const char* what) {
   Napi::Env env = info.Env();
-  if (!info[i].IsArray()) throw_js(env, ErrorCode::kArgument, "Expected an array of 25 integers for conv params");
-  Napi::Array a = info[i].As<Napi::Array>();
-  if (a.Length() != kParamCount) {
-    throw_js(env, ErrorCode::kArgument,
-             "conv params: expected 25 integers, received " + std::to_string(a.Length()));
+  if (!info[i].IsArray()) {
+    throw_js(env, ErrorCode::kArgument, std::string("Expected an array of ") + std::to_string(count) + " integers for " + what);
   }
-  size_t v[kParamCount];
-  for (uint32_t k = 0; k < kParamCount; ++k) {
+  Napi::Array a = info[i].As<Napi::Array>();
+  if (a.Length() != count) {
+    throw_js(env, ErrorCode::kArgument, std::string(what) + ": expected " + std::to_string(count) + " integers, received " +
+                                            std::to_string(a.Length()));
+  }
+  for (uint32_t k = 0; k < count; ++k) {
     Napi::Value e = a.Get(k);
     const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1.0;
     if (!(d >= 0.0) || d != static_cast<double>(static_cast<uint64_t>(d)) || d > 2147483647.0) {
-      throw_js(env, ErrorCode::kArgument, "conv params: entry " + std::to_string(k) + " is not a non-negative integer");
+      throw_js(env, ErrorCode::kArgument, std::string(what) + ": entry " + std::to_string(k) + " is not a non-negative integer");
     }
     v[k] = static_cast<size_t>(d);
   }
+}
+
+ConvParams read_params(const Napi::CallbackInfo& info, size_t i) {
+  size_t v[kParamCount];
+  read_integers(info, i, v, kParamCount, "conv params");
   ConvParams p;
   p.batch = v[0];
   p.in_channels = v[1];
@@ -159,21 +166,8 @@ Napi::Value conv_backward_weight_js(const Napi::CallbackInfo& info) {
 constexpr size_t kNchwcShapeCount = 14;
 
 NchwcConvShape read_nchwc_shape(const Napi::CallbackInfo& info, size_t i, bool depthwise) {
-  Napi::Env env = info.Env();
-  if (!info[i].IsArray()) throw_js(env, ErrorCode::kArgument, "Expected an array of 14 integers for a blocked conv shape");
-  Napi::Array a = info[i].As<Napi::Array>();
-  if (a.Length() != kNchwcShapeCount) {
-    throw_js(env, ErrorCode::kArgument, "blocked conv shape: expected 14 integers, received " + std::to_string(a.Length()));
-  }
   size_t v[kNchwcShapeCount];
-  for (uint32_t k = 0; k < kNchwcShapeCount; ++k) {
-    Napi::Value e = a.Get(k);
-    const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1.0;
-    if (!(d >= 0.0) || d != static_cast<double>(static_cast<uint64_t>(d)) || d > 2147483647.0) {
-      throw_js(env, ErrorCode::kArgument, "blocked conv shape: entry " + std::to_string(k) + " is not a non-negative integer");
-    }
-    v[k] = static_cast<size_t>(d);
-  }
+  read_integers(info, i, v, kNchwcShapeCount, "blocked conv shape");
   NchwcConvShape g;
   g.batch = v[0];
   g.in_channels = v[1];

@@ -36,6 +36,20 @@ bool fits(size_t in, size_t out, size_t k, size_t s, size_t pad_begin) {
 
 int threads_for(size_t work) { return work < 32768 ? 1 : num_threads(); }
 
+// fn(offset of the block's first channel plane in NCHW, offset of the block plane, channels in the
+// block) for every 16-channel block of every image, in parallel.
+template <class Fn>
+void for_block_planes(size_t batch, size_t channels, size_t spatial, Fn fn) {
+  const size_t blocks = (channels + kNchwcBlock - 1) / kNchwcBlock;
+  const long planes = static_cast<long>(batch * blocks);
+#pragma omp parallel for schedule(static) num_threads(threads_for(batch * channels * spatial))
+  for (long pb = 0; pb < planes; ++pb) {
+    const size_t n = static_cast<size_t>(pb) / blocks, c0 = static_cast<size_t>(pb) % blocks * kNchwcBlock;
+    const size_t here = channels - c0 < kNchwcBlock ? channels - c0 : kNchwcBlock;
+    fn((n * channels + c0) * spatial, static_cast<size_t>(pb) * spatial * kNchwcBlock, here);
+  }
+}
+
 }  // namespace
 
 void validate_nchwc(const NchwcConvShape& g, bool depthwise) {
@@ -107,38 +121,25 @@ void nchwc_depthwise_forward(const NchwcConvShape& g, const float* x, const floa
 }
 
 void nchwc_from_nchw(const float* x, size_t batch, size_t channels, size_t spatial, float* y) {
-  const size_t blocks = (channels + kNchwcBlock - 1) / kNchwcBlock;
-  const long planes = static_cast<long>(batch * blocks);
-#pragma omp parallel for schedule(static) num_threads(threads_for(batch * channels * spatial))
-  for (long pb = 0; pb < planes; ++pb) {
-    const size_t n = static_cast<size_t>(pb) / blocks, cb = static_cast<size_t>(pb) % blocks;
-    const size_t c0 = cb * kNchwcBlock, here = channels - c0 < kNchwcBlock ? channels - c0 : kNchwcBlock;
-    const float* src = x + (n * channels + c0) * spatial;
-    float* dst = y + static_cast<size_t>(pb) * spatial * kNchwcBlock;
-    for (size_t s0 = 0; s0 < spatial; s0 += kNchwcBlock) {
-      const size_t s1 = s0 + kNchwcBlock < spatial ? s0 + kNchwcBlock : spatial;
-      for (size_t s = s0; s < s1; ++s) {
-        float* d = dst + s * kNchwcBlock;
-        for (size_t c = 0; c < here; ++c) d[c] = src[c * spatial + s];
-        for (size_t c = here; c < kNchwcBlock; ++c) d[c] = 0.0f;
-      }
+  for_block_planes(batch, channels, spatial, [&](size_t plain, size_t blocked, size_t here) {
+    const float* src = x + plain;
+    float* dst = y + blocked;
+    for (size_t s = 0; s < spatial; ++s) {
+      float* d = dst + s * kNchwcBlock;
+      for (size_t c = 0; c < here; ++c) d[c] = src[c * spatial + s];
+      for (size_t c = here; c < kNchwcBlock; ++c) d[c] = 0.0f;
     }
-  }
+  });
 }
 
 void nchwc_to_nchw(const float* x, size_t batch, size_t channels, size_t spatial, float* y) {
-  const size_t blocks = (channels + kNchwcBlock - 1) / kNchwcBlock;
-  const long planes = static_cast<long>(batch * blocks);
-#pragma omp parallel for schedule(static) num_threads(threads_for(batch * channels * spatial))
-  for (long pb = 0; pb < planes; ++pb) {
-    const size_t n = static_cast<size_t>(pb) / blocks, cb = static_cast<size_t>(pb) % blocks;
-    const size_t c0 = cb * kNchwcBlock, here = channels - c0 < kNchwcBlock ? channels - c0 : kNchwcBlock;
-    const float* src = x + static_cast<size_t>(pb) * spatial * kNchwcBlock;
-    float* dst = y + (n * channels + c0) * spatial;
+  for_block_planes(batch, channels, spatial, [&](size_t plain, size_t blocked, size_t here) {
+    const float* src = x + blocked;
+    float* dst = y + plain;
     for (size_t c = 0; c < here; ++c) {
       for (size_t s = 0; s < spatial; ++s) dst[c * spatial + s] = src[s * kNchwcBlock + c];
     }
-  }
+  });
 }
 
 }  // namespace convkit

@@ -8,35 +8,10 @@ import { noGrad } from '../../lib/autograd/grad-mode.js';
 import { fuseForInference } from '../../lib/inference/fuse.js';
 import * as models from '../../lib/models/index.js';
 import { BatchNorm2d, Conv2d, ReLU } from '../../lib/nn/layers/index.js';
-import { Module, moduleFromJSON } from '../../lib/nn/module.js';
+import { Module } from '../../lib/nn/module.js';
 import { randn } from '../../lib/tensor/random.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
-
-function perturbBatchNorms(model: Module): void {
-  for (const m of model.modules()) {
-    if (!(m instanceof BatchNorm2d)) continue;
-    m.runningMean!.data.forEach((_, i, a) => (a[i] = 0.1 * Math.sin(i)));
-    m.runningVar!.data.forEach((_, i, a) => (a[i] = 1 + 0.5 * Math.cos(i)));
-    m.weight!.data.forEach((_, i, a) => (a[i] = 1 + 0.2 * Math.sin(3 * i)));
-    m.bias!.data.forEach((_, i, a) => (a[i] = 0.05 * Math.cos(5 * i)));
-  }
-}
-
-function copyOf(model: Module): Module {
-  const c = moduleFromJSON(model.toJSON());
-  c.loadStateDict(model.stateDict());
-  return c.eval();
-}
-
-function relErr(a: Tensor, b: Tensor): number {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < a.size; i++) {
-    scale = Math.max(scale, Math.abs(a.data[i]!));
-    err = Math.max(err, Math.abs(a.data[i]! - b.data[i]!));
-  }
-  return err / Math.max(scale, 1e-12);
-}
+import { copyOf, perturbBatchNorms, relErr } from './fusion-helpers.js';
 
 describe('fuseForInference', () => {
   it.each([
