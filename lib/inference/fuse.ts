@@ -15,6 +15,10 @@
  * trace, so the fused model's output on the sample is compared with the original's and every
  * change is undone when they differ (relative tolerance 1e-4).
  *
+ * Then the sequences of fused convolutions move to the channel-blocked layout
+ * (blocked/block-for-inference.ts), checked on the same sample and undone on their own when the
+ * output differs.
+ *
  * Meant for a model that only runs inference (the Predictor's private copy): the fused modules
  * have no backward pass and do not serialise.
  */
