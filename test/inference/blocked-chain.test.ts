@@ -4,6 +4,7 @@
 // Tolerance: 1e-5 of the largest output magnitude (folding and blocking reassociate float32 sums).
 import { describe, expect, it } from 'vitest';
 import { noGrad } from '../../lib/autograd/grad-mode.js';
+import { ShapeError } from '../../lib/errors.js';
 import { BlockedChain } from '../../lib/inference/blocked/blocked-chain.js';
 import { fuseForInference } from '../../lib/inference/fuse.js';
 import * as models from '../../lib/models/index.js';
@@ -71,6 +72,13 @@ describe('blocked inference chains', () => {
     expect((model.getModule('layer1') as BlockedChain).runsBlocked([2, 64, 40, 40])).toBe(false);
     expect((model.getModule('layer2') as BlockedChain).runsBlocked([2, 64, 40, 40])).toBe(true);
     expect(relErr(forward(reference, x), forward(model, x))).toBeLessThan(1e-5);
+  });
+
+  it('a wrong channel count is a ShapeError naming the layer, as on the plain path', () => {
+    const model = models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }).eval();
+    expect(fuseForInference(model, randn([1, 3, 32, 32], { seed: 15 })).blockedChains).toBe(1);
+    expect(() => forward(model, randn([1, 4, 32, 32], { seed: 16 }))).toThrow(ShapeError);
+    expect(() => forward(model, randn([1, 4, 32, 32], { seed: 16 }))).toThrow(/conv2d: input \[1, 4, 32, 32\] has 4 channels/);
   });
 
   it('reuses buffers across arena runs without changing results', () => {

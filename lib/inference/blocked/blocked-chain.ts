@@ -258,7 +258,7 @@ export class BlockedChain extends Module {
   readonly #steps: Step[];
   readonly #replaced: Module;
   readonly #name: string;
-  /** Whether the last input shape runs blocked, by shape. */
+  /** Whether an input shape runs blocked, for the shapes seen lately. */
   readonly #decisions = new Map<string, boolean>();
 
   /** `steps` from {@link compileModules} of `replaced`, a module at `name` (for describe()). */
@@ -281,6 +281,7 @@ export class BlockedChain extends Module {
     if (blockedHere === undefined) {
       const [n, c, h, w] = shape as [number, number, number, number];
       blockedHere = densePositions(this.#steps, n, [c, h, w]).positions <= MAX_DENSE_POSITIONS;
+      if (this.#decisions.size >= 64) this.#decisions.clear();  // a stream of ever-new shapes stays bounded
       this.#decisions.set(key, blockedHere);
     }
     return blockedHere;
