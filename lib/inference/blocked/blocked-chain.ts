@@ -12,7 +12,7 @@
  *   last convolution's epilogue, whose own activation must be none.
  * Identity modules, eval-mode dropout and the pass-throughs that stand in for an activation a
  * convolution already applied compile to nothing. Anything else stops the compilation
- * ({@link compileChain} returns null) and the model keeps its plain path.
+ * ({@link compileModules} returns null) and the model keeps its plain path.
  *
  * The first convolution reads a plain input of at most 4 channels directly (the 3-channel stem:
  * padding its input to 16 channels would multiply its work by 5); any other plain input is
