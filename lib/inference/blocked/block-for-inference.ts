@@ -2,8 +2,9 @@
  * The pass that moves a fused model's convolution chains into the channel-blocked layout
  * (blocked-chain.ts): every outermost `Sequential` whose modules all compile to blocked steps, with
  * at least {@link MIN_KERNEL_STEPS} convolutions, is replaced by a {@link BlockedChain}.
- * MobileNetV2's `features` (52 convolutions) becomes one chain; a model whose sequences hold
- * anything else (pooling, a ResNet block) keeps its plain path there.
+ * MobileNetV2's `features` (52 convolutions) becomes one chain and each ResNet stage another; a
+ * sequence holding anything without a blocked form (pooling, a flatten, a linear layer) keeps its
+ * plain path.
  *
  * {@link fuseForInference} runs it after fusing and checks the result on its traced sample, undoing
  * the replacements (through the functions this pass hands back) when the output differs.
