@@ -151,6 +151,7 @@ CK_TEST(conv2d_matches_reference_on_awkward_shapes) {
       {make(3, 4, 10, 2, {4, 4}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {1, 1})},               // the same with groups
       {make(2, 8, 6, 2, {9, 9}, {1, 1}, {2, 2}, {0, 0}, {0, 0}, {1, 1})},                // 1x1 stride 2 downsample, groups
       {make(3, 6, 5, 1, {8, 10}, {1, 1}, {1, 3}, {0, 0}, {0, 0}, {1, 1}), true, Activation::kRelu},  // 1x1, one axis strided
+      {make(6, 4, 12, 1, {7, 6}, {1, 1}, {2, 2}, {0, 0}, {0, 0}, {1, 1}), true, Activation::kRelu6},  // widening 1x1/2, images batched
       {make(2, 3, 4, 1, {8, 7}, {2, 4}, {1, 1}, {0, 1}, {1, 2}, {1, 1})},                // even kernel, asymmetric 'same'
       {make(2, 3, 4, 1, {10, 9}, {3, 2}, {3, 2}, {2, 0}, {0, 1}, {1, 2})},               // mixed strides/dilations
       {make(40, 5, 7, 1, {3, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1})},               // tiny images: batched GEMM
