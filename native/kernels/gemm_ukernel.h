@@ -41,6 +41,7 @@ struct GemmUkernel {
   const char* name;
   size_t mr;     // rows of the register tile (broadcast side)
   size_t nr;     // columns of the register tile (vector side)
+  size_t nr_step;  // a last panel of a multiple of nr_step columns costs that share of a full tile
   size_t kc;     // depth of one packed block (a_panel in L1)
   size_t mc;     // rows of the packed A block (L3)
   size_t nc;     // columns of the packed B block per thread (L2)

@@ -227,7 +227,7 @@ void f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc, const float* a
 }  // namespace
 
 const GemmUkernel& gemm_ukernel_avx2() {
-  static const GemmUkernel k = {"f32_gemm_ukernel_6x16__avx2", kMR, kNR, 256, 1536, 512,
+  static const GemmUkernel k = {"f32_gemm_ukernel_6x16__avx2", kMR, kNR, kNR, 256, 1536, 512,
                                 &f32_gemm_ukernel_6x16__avx2, &pack_a_6__avx2, &pack_b_16__avx2};
   return k;
 }

@@ -26,7 +26,9 @@ inline __mmask16 lane_mask(size_t count) {
   return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1u);
 }
 
-template <size_t MR>
+// MR rows x 32 columns, or x 16 when kHalf (a last panel of at most 16 columns: the second vector of
+// every row would only multiply the panel's zero padding).
+template <size_t MR, bool kHalf>
 void tile_avx512(size_t nr, size_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
                  size_t ldc, const GemmTileArgs& t) {
   __m512 acc0[MR];
@@ -38,19 +40,19 @@ void tile_avx512(size_t nr, size_t kc, const float* __restrict a, const float* _
   }
   for (size_t p = 0; p < kc; ++p) {
     const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
+    const __m512 b1 = kHalf ? b0 : _mm512_load_ps(b + 16);
 #pragma GCC unroll 16
     for (size_t r = 0; r < MR; ++r) {
       const __m512 ar = _mm512_set1_ps(a[r]);
       acc0[r] = _mm512_fmadd_ps(ar, b0, acc0[r]);
-      acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
+      if (!kHalf) acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
     }
     a += kMR;
     b += kNR;
   }
 
   const __mmask16 m0 = lane_mask(nr);
-  const __mmask16 m1 = nr > 16 ? lane_mask(nr - 16) : static_cast<__mmask16>(0);
+  const __mmask16 m1 = !kHalf && nr > 16 ? lane_mask(nr - 16) : static_cast<__mmask16>(0);
   const __m512 valpha = _mm512_set1_ps(t.alpha);
   const __m512 vbeta = _mm512_set1_ps(t.beta);
   __m512 bc0 = _mm512_setzero_ps();
@@ -200,15 +202,20 @@ using TileFn = void (*)(size_t nr, size_t kc, const float* a, const float* b, fl
 void f32_gemm_ukernel_12x32__avx512(size_t mr, size_t nr, size_t kc, const float* a, const float* b, float* c,
                                     size_t ldc, const GemmTileArgs& t) {
   static constexpr TileFn kByRows[kMR] = {
-      &tile_avx512<1>, &tile_avx512<2>, &tile_avx512<3>, &tile_avx512<4>,  &tile_avx512<5>,  &tile_avx512<6>,
-      &tile_avx512<7>, &tile_avx512<8>, &tile_avx512<9>, &tile_avx512<10>, &tile_avx512<11>, &tile_avx512<12>};
-  kByRows[mr - 1](nr, kc, a, b, c, ldc, t);
+      &tile_avx512<1, false>, &tile_avx512<2, false>,  &tile_avx512<3, false>,  &tile_avx512<4, false>,
+      &tile_avx512<5, false>, &tile_avx512<6, false>,  &tile_avx512<7, false>,  &tile_avx512<8, false>,
+      &tile_avx512<9, false>, &tile_avx512<10, false>, &tile_avx512<11, false>, &tile_avx512<12, false>};
+  static constexpr TileFn kHalfByRows[kMR] = {
+      &tile_avx512<1, true>, &tile_avx512<2, true>,  &tile_avx512<3, true>,  &tile_avx512<4, true>,
+      &tile_avx512<5, true>, &tile_avx512<6, true>,  &tile_avx512<7, true>,  &tile_avx512<8, true>,
+      &tile_avx512<9, true>, &tile_avx512<10, true>, &tile_avx512<11, true>, &tile_avx512<12, true>};
+  (nr <= 16 ? kHalfByRows : kByRows)[mr - 1](nr, kc, a, b, c, ldc, t);
 }
 
 }  // namespace
 
 const GemmUkernel& gemm_ukernel_avx512() {
-  static const GemmUkernel k = {"f32_gemm_ukernel_12x32__avx512", kMR, kNR, 384, 1536, 320,
+  static const GemmUkernel k = {"f32_gemm_ukernel_12x32__avx512", kMR, kNR, kNR / 2, 384, 1536, 320,
                                 &f32_gemm_ukernel_12x32__avx512, &pack_a_12__avx512, &pack_b_32__avx512};
   return k;
 }

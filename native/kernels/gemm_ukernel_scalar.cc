@@ -40,7 +40,7 @@ void f32_gemm_ukernel_4x8__scalar(size_t mr, size_t nr, size_t kc, const float* 
 }  // namespace
 
 const GemmUkernel& gemm_ukernel_scalar() {
-  static const GemmUkernel k = {"f32_gemm_ukernel_4x8__scalar", kMR, kNR, 256, 512, 1024,
+  static const GemmUkernel k = {"f32_gemm_ukernel_4x8__scalar", kMR, kNR, kNR, 256, 512, 1024,
                                 &f32_gemm_ukernel_4x8__scalar, nullptr, nullptr};
   return k;
 }
