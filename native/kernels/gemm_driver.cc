@@ -310,11 +310,13 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
   const float* bias_row = ep.bias_mode == BiasMode::kPerRow ? ep.bias : nullptr;
   const float* bias_col = ep.bias_mode == BiasMode::kPerCol ? ep.bias : nullptr;
 
-  // Swapping pays for a transposing copy of C, so it needs a clear gain in lane use: a 256 x 196 x 128
-  // product (ResNet-18's 28x28 downsample, one image) ran 1.5-1.65 ms for 32 images unswapped (six
-  // full panels and a half one) against 1.9-2.2 swapped.
-  const bool swap = s.k >= 32 && s.m >= uk.nr &&
-                    lane_efficiency(s.m, uk) > 1.12 * lane_efficiency(s.n, uk);
+  // Swapping fills more lanes but pays for a transposing copy of C, worth about 16 steps of depth per
+  // element: a 256 x 196 x 128 product (ResNet-18's 28x28 downsample, one image) ran 1.5-1.65 ms for
+  // 32 images unswapped (six full panels and a half one) against 1.9-2.2 swapped, while at depth
+  // 2304 (256 x 196) the swap still gains 3%.
+  const double eff_m = lane_efficiency(s.m, uk), eff_n = lane_efficiency(s.n, uk);
+  const double k = static_cast<double>(s.k);
+  const bool swap = s.k >= 32 && s.m >= uk.nr && eff_m > 1.02 * eff_n && k / eff_m + 16.0 < k / eff_n;
   if (!swap) {
     gemm_core(uk, threads, CoreArgs{va, vb, nullptr, s.m, s.n, s.k, alpha, beta, c, s.ldc, bias_row, bias_col, relu, cap});
     return;
