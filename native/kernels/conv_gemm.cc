@@ -343,16 +343,34 @@ void backward_weight_gemm(const ConvParams& p, const float* x, const float* dy, 
             ldb = S;
           } else {
             float* col = workspace_floats(WorkspaceSlot::kConvColumns, K * depth);
-            if (subsampled) {  // tile == S: the images' gathered planes side by side, channel-major
-              conv_subsample_gather(p, x + (n0 * p.in_channels + g * cig) * in_s, count, cig,
-                                    SubsampledBlock{col, S, depth});
-            }
-            for (size_t b = 0; b < count && !subsampled; ++b) {
-              const float* xg = x + ((n0 + b) * p.in_channels + g * cig) * in_s;
-              for (size_t k = 0; k < K; ++k) {
-                size_t c, kd, kh, kw;
-                decode_col_row(p, k, &c, &kd, &kh, &kw);
+            float* rows = count > 1 ? workspace_floats(WorkspaceSlot::kConvOutput, cog * depth) : nullptr;
+            // The copies run on the threads the GEMM gets: with one chunk for the whole batch (small
+            // planes: ResNet-18's 2x2 layers at 32x32 input take all 64 images in one GEMM) they were
+            // a serial step between parallel ones.
+            const long fill_rows = static_cast<long>(subsampled ? cig : K);
+#pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1 && fill_rows * depth >= 16384)
+            for (long kl = 0; kl < fill_rows; ++kl) {
+              const size_t k = static_cast<size_t>(kl);
+              if (subsampled) {  // tile == S: the images' gathered planes side by side, channel-major
+                conv_subsample_gather(p, x + (n0 * p.in_channels + g * cig + k) * in_s, count, 1,
+                                      SubsampledBlock{col + k * depth, S, depth});
+                continue;
+              }
+              size_t c, kd, kh, kw;
+              decode_col_row(p, k, &c, &kd, &kh, &kw);
+              for (size_t b = 0; b < count; ++b) {
+                const float* xg = x + ((n0 + b) * p.in_channels + g * cig) * in_s;
                 im2col_fill(p, ColRow{xg + c * in_s, kd, kh, kw}, s0, st, col + k * depth + b * st);
+              }
+            }
+            if (count > 1) {  // the images' dY rows side by side
+              const long row_count = static_cast<long>(cog);
+#pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1 && row_count * depth >= 16384)
+              for (long ol = 0; ol < row_count; ++ol) {
+                const size_t o = static_cast<size_t>(ol);
+                for (size_t b = 0; b < count; ++b)
+                  std::memcpy(rows + o * depth + b * st, dy + ((n0 + b) * p.out_channels + g * cog + o) * S + s0,
+                              st * sizeof(float));
               }
             }
             cols = col;
@@ -360,12 +378,7 @@ void backward_weight_gemm(const ConvParams& p, const float* x, const float* dy, 
             if (count == 1) {
               a = dy + (n0 * p.out_channels + g * cog) * S + s0;
               lda = S;
-            } else {  // the images' dY rows side by side
-              float* rows = workspace_floats(WorkspaceSlot::kConvOutput, cog * depth);
-              for (size_t o = 0; o < cog; ++o)
-                for (size_t b = 0; b < count; ++b)
-                  std::memcpy(rows + o * depth + b * st, dy + ((n0 + b) * p.out_channels + g * cog + o) * S + s0,
-                              st * sizeof(float));
+            } else {
               a = rows;
               lda = depth;
             }
