@@ -151,8 +151,9 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
         }
         const producer = input.gradFn;
         if (producer === null) {
-          const adopt = input.grad === null && owns(gi);
-          accumulateLeaf(input, gi, adopt);
+          const leaf = input.tensor as Tensor; // a leaf's edge always keeps the leaf
+          const adopt = leaf.grad === null && owns(gi);
+          accumulateLeaf(leaf, gi, adopt);
           if (adopt) pinned.add(gi.data.buffer);
           drop(gi);
         } else {

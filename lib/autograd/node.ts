@@ -14,11 +14,34 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 export type BackwardFn = (gradOutput: Tensor, needs: readonly boolean[]) => ReadonlyArray<Tensor | null>;
 
+/**
+ * One input of a recorded op, as the reverse sweep needs it: where its gradient goes. A leaf (a
+ * parameter, a tensor the user made with requiresGrad) is kept, since its `.grad` receives the
+ * gradient; an op's output is represented by its producer alone, so the tape does not keep its
+ * buffer alive when the backward does not read it (a batch norm's output feeding a ReLU, both
+ * operands of a residual add). While the ONNX exporter traces a model, every input is kept.
+ */
+export class GradInput {
+  constructor(
+    /** The op that produced the input; null for a leaf. */
+    readonly gradFn: GradNode | null,
+    /** The input itself: always for a leaf, for an op's output only while tracing for export. */
+    readonly tensor: Tensor | null,
+    /** The input's shape (the gradient returned for it must have as many elements). */
+    readonly shape: readonly number[],
+  ) {}
+
+  /** Number of elements. */
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+}
+
 export class GradNode {
   /** Op name, as in error messages and `t.gradFn.name` ("conv2d", "add", ...). */
   readonly name: string;
-  /** The tensors the op read; null for inputs that need no gradient. */
-  readonly inputs: ReadonlyArray<Tensor | null>;
+  /** Where the gradients of the op's inputs go; null for inputs that need no gradient. */
+  readonly inputs: ReadonlyArray<GradInput | null>;
   private backwardFn: BackwardFn | null;
   /**
    * Recorded by user code (public `record`): its backward function may keep the gradients it sees,
@@ -28,7 +51,7 @@ export class GradNode {
   /** A non-leaf tensor whose gradient the user asked to keep (`retainGrad()`). */
   retained: Tensor | null = null;
 
-  constructor(name: string, inputs: ReadonlyArray<Tensor | null>, backward: BackwardFn, custom = true) {
+  constructor(name: string, inputs: ReadonlyArray<GradInput | null>, backward: BackwardFn, custom = true) {
     this.name = name;
     this.inputs = inputs;
     this.backwardFn = backward;

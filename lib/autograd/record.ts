@@ -5,7 +5,23 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled } from './grad-mode.js';
-import { GradNode, type BackwardFn } from './node.js';
+import { GradInput, GradNode, type BackwardFn } from './node.js';
+
+let keepTensors = false;
+
+/**
+ * Runs `fn` with every recorded input kept on the tape (not only leaves), so that a tracer can read
+ * the tensors an op consumed (the ONNX exporter). The setting is per thread (module state).
+ */
+export function withTapeTensors<T>(fn: () => T): T {
+  const before = keepTensors;
+  keepTensors = true;
+  try {
+    return fn();
+  } finally {
+    keepTensors = before;
+  }
+}
 
 /** True when an op reading `inputs` must record: recording is on and some input requires grad. */
 export function needsRecord(...inputs: ReadonlyArray<Tensor | null | undefined>): boolean {
@@ -54,7 +70,9 @@ function attach(
   custom: boolean,
 ): Tensor {
   if (!needsRecord(...inputs)) return output;
-  const kept = inputs.map((t) => (t?.requiresGrad === true ? t : null));
+  const kept = inputs.map((t) =>
+    t?.requiresGrad === true ? new GradInput(t.gradFn, t.gradFn === null || keepTensors ? t : null, t.shape) : null,
+  );
   output.setGradFn(new GradNode(name, kept, backward, custom));
   return output;
 }

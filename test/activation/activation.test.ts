@@ -64,6 +64,20 @@ describe('activations', () => {
     }
   });
 
+  it("give PyTorch's gradients at the kinks, at -0 and at NaN (ReLU and ReLU6 read their output)", () => {
+    // torch.relu / relu6 backward of ones at these points (PyTorch 1.13).
+    const points = [-2, -0, 0, 0.5, 6, 7, NaN];
+    const cases: Array<[(t: Tensor) => Tensor, number[]]> = [
+      [(t) => F.relu(t), [0, 0, 0, 1, 1, 1, 1]],
+      [(t) => F.relu6(t), [0, 0, 0, 1, 0, 0, 1]],
+    ];
+    for (const [fn, want] of cases) {
+      const x = tensor(points).requiresGrad_();
+      sum(fn(x)).backward();
+      expect([...x.grad!.data]).toEqual(want);
+    }
+  });
+
   it('keep shapes, including 0-d and empty tensors', () => {
     expect(F.relu(tensor(-3)).shape).toEqual([]);
     expect(F.relu(tensor(-3)).item()).toBe(0);

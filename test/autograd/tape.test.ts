@@ -6,6 +6,22 @@ import {
 } from '../../lib/index.js';
 
 describe('autograd tape', () => {
+  it('keeps leaf inputs but not the outputs of other ops, so their buffers can be freed', () => {
+    const w = tensor([0.5, -1, 2]).requiresGrad_();
+    const x = tensor([1, 2, 3]);
+    const h = mul(x, w); // an op's output: the next node must not hold it
+    const y = add(h, w);
+    const [hEdge, wEdge] = y.gradFn!.inputs;
+    expect(hEdge!.gradFn).toBe(h.gradFn);
+    expect(hEdge!.tensor).toBeNull();
+    expect(hEdge!.shape).toEqual([3]);
+    expect(wEdge!.gradFn).toBeNull();
+    expect(wEdge!.tensor).toBe(w);
+    expect(h.gradFn!.inputs[0]).toBeNull(); // x needs no gradient
+    sum(y).backward();
+    expect([...w.grad!.data]).toEqual([2, 3, 4]);
+  });
+
   it('a tensor used several times gets the sum of its gradients', () => {
     const x = tensor([1, 2, 3]).requiresGrad_();
     const y = sum(add(mul(x, x), x)); // sum(x^2 + x): dy/dx = 2x + 1

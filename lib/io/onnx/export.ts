@@ -34,6 +34,7 @@
  */
 import protobuf from 'protobufjs';
 import { enableGrad, noGrad } from '../../autograd/grad-mode.js';
+import { withTapeTensors } from '../../autograd/record.js';
 import { ArgumentError, invalidArgument } from '../../errors.js';
 import { Conv1d, Conv2d, Conv3d } from '../../nn/layers/conv.js';
 import { Dropout, Dropout2d } from '../../nn/layers/dropout.js';
@@ -276,7 +277,12 @@ class Tracer {
           '(made inside forward, or computed under noGrad()/detach())',
       );
     }
-    const v = this.#emitTapeOp(node.name, t, node.inputs, node);
+    const inputs = node.inputs.map((e) => {
+      if (e === null) return null;
+      if (e.tensor === null) throw new Error(`internal: the tape of '${node.name}' was recorded without its input tensors`);
+      return e.tensor;
+    });
+    const v = this.#emitTapeOp(node.name, t, inputs, node);
     this.known.set(t, v);
     return v;
   }
@@ -697,7 +703,7 @@ function trace(model: Module, inputShape: number[], opset: number): { tracer: Tr
     tracer.known.set(input, { name: 'input', batched: true });
     tracer.g.reserve('input');
     tracer.g.reserve('output');
-    const result = enableGrad(() => (model.forward as (x: Tensor) => unknown)(input));
+    const result = withTapeTensors(() => enableGrad(() => (model.forward as (x: Tensor) => unknown)(input)));
     if (!(result instanceof Tensor)) {
       throw new ArgumentError(`saveOnnx: the model's forward must return one Tensor, received ${result === null ? 'null' : typeof result}`);
     }
