@@ -74,10 +74,12 @@ async function decodeFailureReason(bytes: Buffer, err: Error): Promise<string> {
 }
 
 /**
- * Decodes an image (a path or the file's bytes) and applies `pre`; returns [C, H, W] float32.
+ * Decodes an image (a path or the file's bytes) and applies `pre`'s geometry and colour steps;
+ * returns its uint8 pixels, HWC, `pre.channels` per pixel and `pre.size` in extent. Normalising
+ * them ({@link hwcToChwInto}) is left to the caller, which can write straight into a batch.
  * @throws FormatError when the data is not a decodable image (the message names `source`).
  */
-export async function decodeImage(input: string | Buffer, pre: Preprocess, source?: string): Promise<Float32Array> {
+export async function decodePixels(input: string | Buffer, pre: Preprocess, source?: string): Promise<Uint8Array> {
   const name = source ?? (typeof input === 'string' ? input : '<buffer>');
   let bytes: Buffer;
   try {
@@ -118,7 +120,16 @@ export async function decodeImage(input: string | Buffer, pre: Preprocess, sourc
   if (channels !== pre.channels || raw.length !== outH * outW * channels) {
     throw new FormatError(`${name}: decoded ${channels} channel(s), ${raw.length} bytes; expected ${pre.channels} x ${outH} x ${outW}`);
   }
-  return hwcToChw(raw, pre.channels, outH, outW, pre.mean, pre.std);
+  return raw;
+}
+
+/**
+ * Decodes an image (a path or the file's bytes) and applies `pre`; returns [C, H, W] float32.
+ * @throws FormatError when the data is not a decodable image (the message names `source`).
+ */
+export async function decodeImage(input: string | Buffer, pre: Preprocess, source?: string): Promise<Float32Array> {
+  const raw = await decodePixels(input, pre, source);
+  return hwcToChw(raw, pre.channels, pre.size[0], pre.size[1], pre.mean, pre.std);
 }
 
 /** uint8 HWC to normalised float32 CHW: (x / 255 - mean[c]) / std[c]. */
@@ -130,13 +141,47 @@ export function hwcToChw(
   mean: readonly number[],
   std: readonly number[],
 ): Float32Array {
-  const plane = height * width;
-  const out = new Float32Array(channels * plane);
-  for (let c = 0; c < channels; c++) {
-    const a = 1 / (255 * std[c]!);
-    const b = -mean[c]! / std[c]!;
-    const o = c * plane;
-    for (let i = 0, j = c; i < plane; i++, j += channels) out[o + i] = raw[j]! * a + b;
-  }
+  const out = new Float32Array(channels * height * width);
+  hwcToChwInto(raw, channels, height, width, mean, std, out, 0);
   return out;
+}
+
+/**
+ * {@link hwcToChw} written into `out` from element `offset` on (one image's slot of a batch).
+ * One pass over the pixels: each is read once and its channels go to their planes.
+ * @throws ArgumentError when `raw` or `out` is too short.
+ */
+export function hwcToChwInto(
+  raw: Uint8Array,
+  channels: number,
+  height: number,
+  width: number,
+  mean: readonly number[],
+  std: readonly number[],
+  out: Float32Array,
+  offset: number,
+): void {
+  const plane = height * width;
+  if (raw.length < channels * plane || offset < 0 || out.length < offset + channels * plane) {
+    throw new ArgumentError(`hwcToChwInto: ${raw.length} bytes into ${out.length} floats at ${offset}; a ${channels} x ${height} x ${width} image does not fit`);
+  }
+  const a = (c: number): number => 1 / (255 * std[c]!);
+  const b = (c: number): number => -mean[c]! / std[c]!;
+  if (channels === 3) {
+    const [a0, a1, a2, b0, b1, b2] = [a(0), a(1), a(2), b(0), b(1), b(2)];
+    const o1 = offset + plane;
+    const o2 = offset + 2 * plane;
+    for (let i = 0, j = 0; i < plane; i++, j += 3) {
+      out[offset + i] = raw[j]! * a0 + b0;
+      out[o1 + i] = raw[j + 1]! * a1 + b1;
+      out[o2 + i] = raw[j + 2]! * a2 + b2;
+    }
+    return;
+  }
+  for (let c = 0; c < channels; c++) {
+    const ac = a(c);
+    const bc = b(c);
+    const o = offset + c * plane;
+    for (let i = 0, j = c; i < plane; i++, j += channels) out[o + i] = raw[j]! * ac + bc;
+  }
 }

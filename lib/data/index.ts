@@ -3,7 +3,7 @@
  * seeded augmentations and the DataLoader.
  */
 export type * from './types.js';
-export { checkPreprocess, decodeImage, hwcToChw, IMAGENET_MEAN, IMAGENET_STD } from './image.js';
+export { checkPreprocess, decodeImage, decodePixels, hwcToChw, hwcToChwInto, IMAGENET_MEAN, IMAGENET_STD } from './image.js';
 export {
   FASHION_MNIST_CLASSES, FASHION_MNIST_MEAN, FASHION_MNIST_STD, IdxDataset, loadMnist, MNIST_MEAN, MNIST_STD, parseIdx,
   type IdxArray, type IdxOptions, type MnistOptions,

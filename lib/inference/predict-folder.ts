@@ -8,8 +8,10 @@
  *   images; every other file (`.txt`, `.json`, no extension, ...) is skipped silently and counted
  *   nowhere. An image-extension file that cannot be decoded (truncated, corrupt, not an image
  *   at all) gets a row with an `error` field, and so does a subdirectory that cannot be read.
- * - **Pipeline.** Up to `concurrency` decodes (sharp, on libuv's pool) run while the previous
- *   batch is in the model, so decoding overlaps the forward pass; rows keep the walk's order.
+ * - **Pipeline.** Up to `concurrency` decodes (sharp, on libuv's pool) run while a batch is in
+ *   the model, so decoding overlaps the forward pass, and the next batch is normalised into its
+ *   buffer meanwhile (two batches in flight); rows keep the walk's order. Batch buffers move to
+ *   the Predictor's worker and back without copies and are refilled (Predictor.classifyRecycling).
  * - **Output.** Each batch's rows go out in one append `write`, so a crash leaves at most a torn
  *   last line. Paths in rows are relative to `dir`, with '/' separators.
  * - **Resume.** An existing output is read first (streamed, line by line); its paths are skipped
@@ -20,12 +22,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { checkPreprocess, decodeImage, IMAGE_EXTENSIONS } from '../data/image.js';
+import { checkPreprocess, decodePixels, hwcToChwInto, IMAGE_EXTENSIONS } from '../data/image.js';
 import type { Preprocess } from '../data/types.js';
 import { ArgumentError, invalidArgument } from '../errors.js';
 import { Module } from '../nn/module.js';
-import { Tensor } from '../tensor/tensor.js';
-import { Predictor, type PredictorOptions } from './predictor.js';
+import { Predictor, type Classification, type PredictorOptions } from './predictor.js';
 import { appendAll, formatRows, openResults, type OutputFormat, type ResultRow } from './results-file.js';
 import { walkFiles, type WalkEntry } from './walk.js';
 
@@ -52,7 +53,10 @@ export interface PredictFolderOptions {
   predictor?: Omit<PredictorOptions, 'classes' | 'preprocess'>;
   /** Called after each batch is written. */
   onProgress?: (progress: PredictFolderProgress) => void;
-  /** Stops after the batch in flight is written; the promise rejects with `signal.reason`. */
+  /**
+   * Stops at the next batch boundary; the promise rejects with `signal.reason`. Rows already
+   * written stay; a batch still in the model is dropped, and a rerun redoes its images.
+   */
   signal?: AbortSignal;
 }
 
@@ -77,8 +81,16 @@ export interface PredictFolderProgress extends PredictFolderResult {
 
 interface Item {
   path: string;
-  input?: Float32Array;
+  /** The decoded image: uint8 HWC, normalised into the batch when the batch is assembled. */
+  pixels?: Uint8Array;
   error?: string;
+}
+
+/** A batch whose forward pass was requested: its items and the classification to come. */
+interface InFlight {
+  batch: Item[];
+  /** Null when no image of the batch decoded. */
+  job: Promise<{ results: Classification[]; buffer: Float32Array | null } | null>;
 }
 
 /** A bounded FIFO between the producer (walk + decode) and the consumer (batches). */
@@ -205,7 +217,7 @@ export async function predictFolder(model: Module | Predictor, dir: string, opti
     const decode = async (entry: WalkEntry): Promise<Item> => {
       try {
         if (entry.error !== undefined) return { path: entry.path, error: entry.error };
-        return { path: entry.path, input: await decodeImage(entry.absolute, preprocess, entry.path) };
+        return { path: entry.path, pixels: await decodePixels(entry.absolute, preprocess, entry.path) };
       } catch (err) {
         return { path: entry.path, error: oneLine((err as Error).message) };
       } finally {
@@ -232,7 +244,37 @@ export async function predictFolder(model: Module | Predictor, dir: string, opti
 
     const [channels, height, width] = [preprocess.channels, preprocess.size[0], preprocess.size[1]];
     const imageSize = channels * height * width;
+    // Batch buffers come back from the worker with the results and are filled again, so a long run
+    // allocates (and faults in) no new input memory.
+    const buffers: Float32Array[] = [];
+    const submit = (batch: Item[]): InFlight => {
+      const good = batch.filter((b) => b.pixels !== undefined);
+      if (good.length === 0) return { batch, job: Promise.resolve(null) };
+      const whole = buffers.pop() ?? new Float32Array(batchSize * imageSize);
+      const data = good.length * imageSize === whole.length ? whole : whole.subarray(0, good.length * imageSize);
+      good.forEach((b, i) => hwcToChwInto(b.pixels!, channels, height, width, preprocess.mean, preprocess.std, data, i * imageSize));
+      const job = predictor!.classifyRecycling(data, [good.length, channels, height, width], { topK, ...(classes !== undefined ? { classes } : {}) });
+      job.catch(() => undefined);  // awaited in finish(); this only marks it handled meanwhile
+      return { batch, job };
+    };
+    const finish = async ({ batch, job }: InFlight): Promise<void> => {
+      const classified = await job;
+      if (classified !== null && classified.buffer !== null) buffers.push(new Float32Array(classified.buffer.buffer));
+      const rows: ResultRow[] = batch.map((b) => ({ path: b.path, ...(b.error !== undefined ? { error: b.error } : {}) }));
+      let g = 0;
+      batch.forEach((b, i) => {
+        if (b.pixels === undefined) return;
+        rows[i]!.top = classified!.results[g++]!.topK.map((t) => ({ label: t.label, probability: t.probability }));
+      });
+      await appendAll(results.handle, formatRows(format, rows, topK));
+      counts.processed += g;
+      counts.skipped += batch.length - g;
+      onProgress?.({ ...report(), lastPath: batch[batch.length - 1]!.path });
+    };
+    // Two batches in flight: the next one is gathered and normalised while the worker runs this one.
+    let pending: InFlight | null = null;
     for (;;) {
+      // An abort drops the batch still in the model (its images are redone on resume).
       signal?.throwIfAborted();
       const batch: Item[] = [];
       while (batch.length < batchSize) {
@@ -241,23 +283,12 @@ export async function predictFolder(model: Module | Predictor, dir: string, opti
         batch.push(await next);
       }
       if (batch.length === 0) break;
-      const good = batch.filter((b) => b.input !== undefined);
-      const rows: ResultRow[] = batch.map((b) => ({ path: b.path, ...(b.error !== undefined ? { error: b.error } : {}) }));
-      if (good.length > 0) {
-        const data = new Float32Array(good.length * imageSize);
-        good.forEach((b, i) => data.set(b.input!, i * imageSize));
-        const ranked = await predictor.classify(new Tensor(data, [good.length, channels, height, width]), { topK, ...(classes !== undefined ? { classes } : {}) });
-        let g = 0;
-        batch.forEach((b, i) => {
-          if (b.input === undefined) return;
-          rows[i]!.top = ranked[g++]!.topK.map((t) => ({ label: t.label, probability: t.probability }));
-        });
-      }
-      await appendAll(results.handle, formatRows(format, rows, topK));
-      counts.processed += good.length;
-      counts.skipped += batch.length - good.length;
-      onProgress?.({ ...report(), lastPath: batch[batch.length - 1]!.path });
+      signal?.throwIfAborted();
+      const submitted = submit(batch);
+      if (pending !== null) await finish(pending);
+      pending = submitted;
     }
+    if (pending !== null) await finish(pending);
     return report();
   } finally {
     stop = true;

@@ -54,7 +54,11 @@ function run(model: Module, req: PredictRequest): void {
     // A copy: the output may share its buffer with the model (an identity layer returning a weight)
     // or with the arena.
     const output = out.data.slice();
-    post({ type: 'result', id: req.id, output, shape: [...out.shape] }, [output.buffer as ArrayBuffer]);
+    if (req.returnInput === true && arena !== null) {
+      post({ type: 'result', id: req.id, output, shape: [...out.shape], input: req.input }, [output.buffer as ArrayBuffer, req.input.buffer as ArrayBuffer]);
+    } else {
+      post({ type: 'result', id: req.id, output, shape: [...out.shape] }, [output.buffer as ArrayBuffer]);
+    }
   } catch (err) {
     post({ type: 'error', id: req.id, error: serializeError(err) });
   }

@@ -99,8 +99,15 @@ export interface ClassifyOptions {
 /** Where a predictor runs its forward passes. */
 export type PredictorMode = 'worker' | 'inline';
 
+/** A forward pass's output, and the input buffer when it was handed back for reuse. */
+interface BackendResult {
+  output: Tensor;
+  /** The request's input, transferred back (worker, `returnInput`) or never taken (inline); else null. */
+  input: Float32Array | null;
+}
+
 interface Backend {
-  run(input: Float32Array, shape: number[], callerStack: string | undefined): Promise<Tensor>;
+  run(input: Float32Array, shape: number[], callerStack: string | undefined, returnInput: boolean): Promise<BackendResult>;
   close(): Promise<void>;
 }
 
@@ -137,7 +144,7 @@ function workerExecArgv(): string[] {
 
 class WorkerBackend implements Backend {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (t: Tensor) => void; reject: (e: Error) => void; stack: string | undefined }>();
+  readonly #pending = new Map<number, { resolve: (r: BackendResult) => void; reject: (e: Error) => void; stack: string | undefined }>();
   #nextId = 0;
   #dead: Error | null = null;
   #exited: Promise<void>;
@@ -186,19 +193,19 @@ class WorkerBackend implements Backend {
     });
   }
 
-  run(input: Float32Array, shape: number[], stack: string | undefined): Promise<Tensor> {
+  run(input: Float32Array, shape: number[], stack: string | undefined, returnInput: boolean): Promise<BackendResult> {
     if (this.#dead !== null) return Promise.reject(this.#dead);
     const id = this.#nextId++;
-    return new Promise<Tensor>((resolve, reject) => {
+    return new Promise<BackendResult>((resolve, reject) => {
       // Idle workers are unref'd so a finished script can exit; a pending request keeps it alive.
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject, stack });
-      const request: PredictRequest = { id, input, shape };
+      const request: PredictRequest = { id, input, shape, ...(returnInput ? { returnInput } : {}) };
       this.#worker.postMessage(request, [input.buffer as ArrayBuffer]);
     });
   }
 
-  #settle(id: number): { resolve: (t: Tensor) => void; reject: (e: Error) => void; stack: string | undefined } | undefined {
+  #settle(id: number): { resolve: (r: BackendResult) => void; reject: (e: Error) => void; stack: string | undefined } | undefined {
     const entry = this.#pending.get(id);
     this.#pending.delete(id);
     if (this.#pending.size === 0 && this.#dead === null) this.#worker.unref();
@@ -207,7 +214,7 @@ class WorkerBackend implements Backend {
 
   #onReply(reply: WorkerReply): void {
     if (reply.type === 'result') {
-      this.#settle(reply.id)?.resolve(new Tensor(reply.output, reply.shape));
+      this.#settle(reply.id)?.resolve({ output: new Tensor(reply.output, reply.shape), input: reply.input ?? null });
     } else if (reply.type === 'error') {
       const entry = this.#settle(reply.id);
       entry?.reject(deserializeError(reply.error, entry.stack));
@@ -238,8 +245,8 @@ class InlineBackend implements Backend {
     this.#model = model;
   }
 
-  run(input: Float32Array, shape: number[]): Promise<Tensor> {
-    const job = this.#queue.then(() => this.#runNow(input, shape));
+  run(input: Float32Array, shape: number[]): Promise<BackendResult> {
+    const job = this.#queue.then(async () => ({ output: await this.#runNow(input, shape), input }));
     this.#queue = job.catch(() => undefined);
     return job;
   }
@@ -297,6 +304,28 @@ function checkClasses(classes: unknown, what: string): readonly string[] | undef
   if (classes === undefined) return undefined;
   if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string')) throw invalidArgument(what, 'an array of strings', classes);
   return Object.freeze([...(classes as string[])]);
+}
+
+/**
+ * The indices of `row`'s `keep` largest values, largest first; equal values keep index order, and
+ * NaN ranks below every number. One pass keeping a sorted list of `keep` indices, instead of a
+ * full sort of every 1,000-class row on the main thread.
+ */
+export function topIndices(row: Float32Array, keep: number): number[] {
+  const best: number[] = [];
+  const above = (v: number, i: number): boolean => {
+    const w = row[i]!;
+    return v > w || (w !== w && v === v);
+  };
+  for (let j = 0; j < row.length; j++) {
+    const v = row[j]!;
+    if (best.length === keep && !above(v, best[keep - 1]!)) continue;
+    let pos = best.length === keep ? keep - 1 : best.length;
+    while (pos > 0 && above(v, best[pos - 1]!)) pos--;
+    if (best.length === keep) best.pop();
+    best.splice(pos, 0, j);
+  }
+  return best;
 }
 
 /** Runs a model's forward pass on a worker thread (or inline; see the module comment). */
@@ -375,7 +404,7 @@ export class Predictor {
     if (input.ndim < 1) return Promise.reject(new ShapeError('predict: the input needs a batch dimension; received a 0-d tensor'));
     const stack = new Error().stack;
     const data = this.mode === 'worker' ? input.data.slice() : input.data;
-    return this.#backend.run(data, [...input.shape], stack);
+    return this.#backend.run(data, [...input.shape], stack, false).then((r) => r.output);
   }
 
   /**
@@ -384,10 +413,31 @@ export class Predictor {
    * @throws ShapeError when the model does not return [N, K] logits.
    */
   async classify(input: Tensor, options: ClassifyOptions = {}): Promise<Classification[]> {
+    const { topK, classes } = this.#classifyOptions(options);
+    return this.#rank(await this.predict(input), topK, classes);
+  }
+
+  /**
+   * @internal predictFolder's batches: {@link classify} of `[N, ...shape]` held in `data`, whose
+   * buffer moves to the worker instead of being copied (it is detached here on return) and comes
+   * back in `buffer` for the next batch when the worker can hand it back (null otherwise: allocate
+   * another).
+   */
+  async classifyRecycling(data: Float32Array, shape: number[], options: ClassifyOptions = {}): Promise<{ results: Classification[]; buffer: Float32Array | null }> {
+    if (this.#closed) throw new ArgumentError('classify: the predictor was closed');
+    const { topK, classes } = this.#classifyOptions(options);
+    const r = await this.#backend.run(data, [...shape], new Error().stack, true);
+    return { results: this.#rank(r.output, topK, classes), buffer: r.input };
+  }
+
+  #classifyOptions(options: ClassifyOptions): { topK: number; classes: readonly string[] | undefined } {
     const topK = options.topK ?? 5;
     if (!Number.isInteger(topK) || topK < 1) throw invalidArgument('options.topK of classify()', 'a positive integer', topK);
-    const classes = checkClasses(options.classes, 'options.classes of classify()') ?? this.classes;
-    const logits = await this.predict(input);
+    return { topK, classes: checkClasses(options.classes, 'options.classes of classify()') ?? this.classes };
+  }
+
+  /** Softmax of `logits` ([N, K]), each row's `topK` classes ranked (ties: lower index first). */
+  #rank(logits: Tensor, topK: number, classes: readonly string[] | undefined): Classification[] {
     if (logits.ndim !== 2) throw new ShapeError(`classify: the model returned ${formatShape(logits.shape)}; expected [N, classes] logits`);
     const [n, k] = logits.shape as [number, number];
     if (classes !== undefined && classes.length !== k) {
@@ -396,11 +446,9 @@ export class Predictor {
     const probs = noGrad(() => softmax(logits, { dim: 1 })).data;
     const keep = Math.min(topK, k);
     const out: Classification[] = [];
-    const order = Array.from({ length: k }, (_, i) => i);
     for (let r = 0; r < n; r++) {
       const row = probs.subarray(r * k, (r + 1) * k);
-      const ranked = order.slice().sort((a, b) => row[b]! - row[a]! || a - b).slice(0, keep);
-      out.push({ topK: ranked.map((index) => ({ label: classes?.[index] ?? String(index), index, probability: row[index]! })) });
+      out.push({ topK: topIndices(row, keep).map((index) => ({ label: classes?.[index] ?? String(index), index, probability: row[index]! })) });
     }
     return out;
   }

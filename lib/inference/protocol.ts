@@ -42,6 +42,12 @@ export interface PredictRequest {
   id: number;
   input: Float32Array;
   shape: number[];
+  /**
+   * Transfer `input` back with the result, for the caller's next request (predictFolder's batch
+   * buffers). Honoured only when the worker reuses buffers: a model that keeps a tensor for a later
+   * call runs with `reuseBuffers: false` and could be keeping its input.
+   */
+  returnInput?: boolean;
 }
 
 /** An error as it crosses the thread boundary. */
@@ -56,7 +62,7 @@ export interface SerializedError {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'init-error'; error: SerializedError }
-  | { type: 'result'; id: number; output: Float32Array; shape: number[] }
+  | { type: 'result'; id: number; output: Float32Array; shape: number[]; input?: Float32Array }
   | { type: 'error'; id: number; error: SerializedError };
 
 /** Flattens any thrown value for postMessage. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPreprocess, decodeImage } from '../../lib/data/image.js';
+import { checkPreprocess, decodeImage, decodePixels, hwcToChwInto } from '../../lib/data/image.js';
 import { ArgumentError, FormatError } from '../../lib/errors.js';
 
 let dir: string;
@@ -80,5 +80,25 @@ describe('decodeImage', () => {
     expect(() => checkPreprocess({ channels: 2 as never, size: [8, 8], mean: [0], std: [1] })).toThrow(ArgumentError);
     expect(() => checkPreprocess({ channels: 1, size: [8, 8], mean: [0], std: [0] })).toThrow('preprocess: std must be positive; received [0]');
     expect(() => checkPreprocess({ channels: 3, size: [8, 8], mean: [0], std: [1, 1, 1] })).toThrow('preprocess: mean must hold 3 finite numbers; received [0]');
+  });
+
+  it('decodePixels returns the HWC bytes; hwcToChwInto writes one slot of a batch and nothing else', async () => {
+    const pixels = await decodePixels(join(dir, 'rgb.png'), { channels: 3, size: [H, W], mean: [0, 0, 0], std: [1, 1, 1] });
+    expect(Array.from(pixels)).toEqual(Array.from(rgb));
+    const mean = [0.485, 0.456, 0.406];
+    const std = [0.229, 0.224, 0.225];
+    const size = 3 * W * H;
+    const batch = new Float32Array(3 * size).fill(-7);
+    hwcToChwInto(pixels, 3, H, W, mean, std, batch, size);
+    expect(batch.subarray(0, size).every((v) => v === -7)).toBe(true);
+    expect(batch.subarray(2 * size).every((v) => v === -7)).toBe(true);
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < W * H; i++) expect(batch[size + c * W * H + i]).toBeCloseTo((rgb[i * 3 + c]! / 255 - mean[c]!) / std[c]!, 5);
+    }
+    const one = new Float32Array(W * H + 5);
+    hwcToChwInto(grey, 1, H, W, [0.5], [0.25], one, 5);
+    for (let i = 0; i < W * H; i++) expect(one[5 + i]).toBeCloseTo((grey[i]! / 255 - 0.5) / 0.25, 5);
+    expect(() => hwcToChwInto(pixels, 3, H, W, mean, std, batch, 2 * size + 1)).toThrow(ArgumentError);
+    expect(() => hwcToChwInto(pixels.subarray(1), 3, H, W, mean, std, batch, 0)).toThrow(ArgumentError);
   });
 });

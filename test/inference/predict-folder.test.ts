@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Preprocess } from '../../lib/data/types.js';
-import { ArgumentError, manualSeed, models, zeros, type nn } from '../../lib/index.js';
+import { decodeImage } from '../../lib/data/image.js';
+import { ArgumentError, manualSeed, models, Tensor, zeros, type nn } from '../../lib/index.js';
 import { Predictor, predictFolder, type PredictFolderOptions } from '../../lib/inference/index.js';
 import { parseCsvRecord } from '../../lib/inference/results-file.js';
 import { packageRoot } from '../../lib/native.js';
@@ -142,6 +143,25 @@ describe('predictFolder', () => {
       }
     }
     expect(readFileSync(out, 'utf8')).toContain('"sub/a, ""quoted"".JPG"');
+  });
+
+  it('every row equals classify() of its image decoded alone (batches of 3: refilled buffers, a short last batch)', async () => {
+    const out = join(root, 'check.jsonl');
+    const p = await Predictor.create(model, { classes, preprocess: pre });
+    try {
+      await predictFolder(p, images, { output: out, topK: 4, batchSize: 3 });
+      const rows = jsonlRows(out);
+      expect(rows.map((x) => x.path)).toEqual(expectedImages);
+      for (const row of rows) {
+        if (broken.includes(row.path)) continue;
+        const x = await decodeImage(join(images, row.path), pre);
+        const [alone] = await p.classify(new Tensor(x, [1, 3, 28, 28]), { topK: 4 });
+        expect(row.top!.map((t) => t.label)).toEqual(alone!.topK.map((t) => t.label));
+        row.top!.forEach((t, j) => expect(Math.abs(t.probability - alone!.topK[j]!.probability)).toBeLessThanOrEqual(1e-5));
+      }
+    } finally {
+      await p.close();
+    }
   });
 
   it('recursive: false lists the top folder only', async () => {

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError, F, ShapeError, manualSeed, models, nn, noGrad, randn, type Tensor } from '../../lib/index.js';
 import { Predictor, predict, predictor, releasePredictor } from '../../lib/inference/index.js';
+import { topIndices } from '../../lib/inference/predictor.js';
 import { packageRoot } from '../../lib/native.js';
 import { ensureDist, maxAbsDiff } from './helpers.js';
 
@@ -89,6 +90,51 @@ describe('Predictor in a worker', () => {
       await p.close();
     }
     await expect(Predictor.create(model, { reuseBuffers: 'yes' as unknown as boolean })).rejects.toThrow(ArgumentError);
+  });
+
+  it('classifyRecycling moves the batch buffer to the worker and back; results equal classify', async () => {
+    const model = models.mobilenetV2({ numClasses: 10, widthMult: 0.5 });
+    const p = await Predictor.create(model);
+    try {
+      const size = 3 * 32 * 32;
+      let buffer: Float32Array = new Float32Array(4 * size);
+      for (const n of [4, 3, 4, 1]) {
+        const x = randn([n, 3, 32, 32]);
+        const expected = await p.classify(x, { topK: 3 });
+        const data = n === 4 ? buffer : buffer.subarray(0, n * size);
+        data.set(x.data);
+        const r = await p.classifyRecycling(data, [n, 3, 32, 32], { topK: 3 });
+        expect(data.length).toBe(0); // transferred
+        expect(r.buffer).not.toBeNull();
+        expect(r.buffer!.buffer.byteLength).toBe(4 * size * 4);
+        expect(r.results.map((c) => c.topK.map((t) => t.index))).toEqual(expected.map((c) => c.topK.map((t) => t.index)));
+        r.results.forEach((c, i) => c.topK.forEach((t, j) => expect(Math.abs(t.probability - expected[i]!.topK[j]!.probability)).toBeLessThanOrEqual(1e-6)));
+        buffer = new Float32Array(r.buffer!.buffer);
+      }
+    } finally {
+      await p.close();
+    }
+    // Without buffer reuse the worker keeps the input: nothing comes back.
+    const q = await Predictor.create(models.lenet5(), { reuseBuffers: false });
+    try {
+      expect((await q.classifyRecycling(randn([2, 1, 28, 28]).data, [2, 1, 28, 28])).buffer).toBeNull();
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('topIndices equals a full sort (value descending, ties by index, NaN last)', () => {
+    let seed = 3;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(next() * 40);
+      // Few distinct values, so ties are common; some NaN.
+      const row = Float32Array.from({ length: n }, () => (next() < 0.1 ? NaN : Math.floor(next() * 6) - 3));
+      const rank = (v: number): number => (Number.isNaN(v) ? -Infinity : v);
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => rank(row[b]!) - rank(row[a]!) || a - b);
+      const sortedNaNLast = [...order.filter((i) => !Number.isNaN(row[i]!)), ...order.filter((i) => Number.isNaN(row[i]!))];
+      for (const keep of [1, 2, 5, n]) expect(topIndices(row, Math.min(keep, n))).toEqual(sortedNaNLast.slice(0, Math.min(keep, n)));
+    }
   });
 
   it('a worker error comes back as the same typed error, and the worker keeps serving', async () => {
