@@ -36,7 +36,10 @@ export interface PipelineWorkerSpec {
 }
 
 export interface PipelineWorkerResult {
+  /** The median of `rates`. */
   imgPerS: number;
+  /** Every timed run's images/s. */
+  rates: number[];
   runs: number;
   images: number;
 }
@@ -45,7 +48,7 @@ export const PIPELINE_PREPROCESS: Preprocess = { channels: 3, size: [224, 224], 
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** One untimed warm-up run (fusion, buffer arenas, ORT's allocation plan), then `repeats` timed. */
@@ -57,7 +60,7 @@ async function timeRuns(repeats: number, run: () => Promise<number>): Promise<Pi
     images = await run();
     rates.push(images / ((performance.now() - t0) / 1000));
   }
-  return { imgPerS: median(rates), runs: repeats, images };
+  return { imgPerS: median(rates), rates, runs: repeats, images };
 }
 
 async function loaderRow(spec: PipelineWorkerSpec): Promise<PipelineWorkerResult> {

@@ -5,6 +5,9 @@
  * - end-to-end `predict` over the same folder (decode, forward, top-5 JSON lines) for MobileNetV2
  *   and ResNet-18 at 224, against the same job through onnxruntime-node + sharp, whose models the
  *   PyTorch peer exports from the same torchvision architectures (random weights: speed only).
+ *   The two run in alternating processes, `rounds` times (convkit, peer, convkit, peer, ...), so a
+ *   change in the shared host's load reaches both sides alike; each side's figure is the median of
+ *   all its timed runs, and the row lists every round's ratio.
  * The folder holds `images` JPEGs cut from Debian's darknet photos (/usr/share/darknet/data)
  * when present, else synthetic ones, made fresh in a temporary directory.
  */
@@ -31,12 +34,16 @@ export interface PipelineRow {
   peer: number | null;
   /** convkit / peer (> 1: convkit faster). */
   ratio: number | null;
+  /** Each round's ratio (predict rows; rounds alternate the two processes). */
+  roundRatios?: number[];
   notes: string[];
 }
 
 export interface PipelineBenchReport {
   threads: number;
   images: number;
+  /** Alternating convkit / peer processes per predict row. */
+  rounds: number;
   source: string;
   peer: string;
   rows: PipelineRow[];
@@ -72,6 +79,9 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}): Promise<Pi
   const progress = opts.onProgress ?? (() => undefined);
   const count = quick ? 48 : 96;
   const repeats = quick ? 2 : 3;
+  // Predict rows: alternating processes, two timed runs each (after the warm-up run).
+  const rounds = quick ? 1 : 3;
+  const predictRepeats = 2;
   const work = mkdtempSync(join(tmpdir(), 'convkit-bench-pipeline-'));
   const dir = join(work, 'images');
   try {
@@ -104,39 +114,55 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}): Promise<Pi
       ['mobilenetV2', 'mobilenet_v2', 'MobileNetV2'],
       ['resnet18', 'resnet18', 'ResNet-18'],
     ] as const) {
-      progress(`predict ${label} (convkit)`);
-      const c = runNodeWorker<PipelineWorkerResult>('pipeline-worker.js', { kind: 'predict-convkit', dir, repeats, model: zoo, threads } satisfies PipelineWorkerSpec, threads);
       const onnx = files[`${torchName}-1000`];
-      let p: typeof c | null = null;
-      if (onnx !== undefined) {
-        progress(`predict ${label} (onnxruntime-node + sharp)`);
-        p = runNodeWorker<PipelineWorkerResult>('pipeline-worker.js', { kind: 'predict-ort', dir, repeats, onnx, threads } satisfies PipelineWorkerSpec, threads);
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      const roundRatios: number[] = [];
+      const notes = new Set<string>();
+      for (let round = 0; round < rounds; round++) {
+        progress(`predict ${label}, round ${round + 1} of ${rounds} (convkit${onnx !== undefined ? ', then onnxruntime-node + sharp' : ''})`);
+        const c = runNodeWorker<PipelineWorkerResult>('pipeline-worker.js', { kind: 'predict-convkit', dir, repeats: predictRepeats, model: zoo, threads } satisfies PipelineWorkerSpec, threads);
+        if (c.ok) ours.push(...c.value.rates);
+        else notes.add(c.reason);
+        if (onnx === undefined) continue;
+        const p = runNodeWorker<PipelineWorkerResult>('pipeline-worker.js', { kind: 'predict-ort', dir, repeats: predictRepeats, onnx, threads } satisfies PipelineWorkerSpec, threads);
+        if (p.ok) theirs.push(...p.value.rates);
+        else notes.add(p.reason);
+        if (c.ok && p.ok) roundRatios.push(c.value.imgPerS / p.value.imgPerS);
       }
-      const convkit = c.ok ? c.value.imgPerS : null;
-      const peerRate = p !== null && p.ok ? p.value.imgPerS : null;
+      const convkit = ours.length > 0 ? median(ours) : null;
+      const peerRate = theirs.length > 0 ? median(theirs) : null;
       rows.push({
         label: `predict folder ${label} 224, top-5 JSONL`,
         convkit,
         peer: peerRate,
         ratio: convkit !== null && peerRate !== null ? convkit / peerRate : null,
-        notes: [...(c.ok ? [] : [c.reason]), ...(p !== null && !p.ok ? [p.reason] : [])],
+        roundRatios,
+        notes: [...notes],
       });
     }
-    return { threads, images: count, source, peer, rows };
+    return { threads, images: count, rounds, source, peer, rows };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 export function formatPipelineReport(r: PipelineBenchReport): string {
   const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(1));
   const lines = [
     `pipeline: ${r.images} JPEGs (${r.source}), ${r.threads} threads; peer: ${r.peer}`,
+    `predict rows: ${r.rounds} round(s) of alternating convkit / peer processes; medians of every timed run; each round's ratio in brackets`,
     `${'row'.padEnd(48)} ${'convkit img/s'.padStart(14)} ${'peer img/s'.padStart(11)} ${'ratio'.padStart(7)}`,
   ];
   for (const row of r.rows) {
     lines.push(
       `${row.label.padEnd(48)} ${fmt(row.convkit).padStart(14)} ${fmt(row.peer).padStart(11)} ${(row.ratio === null ? '-' : `${row.ratio.toFixed(2)}x`).padStart(7)}` +
+        (row.roundRatios !== undefined && row.roundRatios.length > 0 ? `  [${row.roundRatios.map((x) => x.toFixed(2)).join(' ')}]` : '') +
         (row.notes.length > 0 ? `  (${row.notes.join('; ')})` : ''),
     );
   }
