@@ -192,6 +192,14 @@ CK_TEST(nchwc_depthwise_matches_reference) {
       {1, 32, 32, 3, 1, 3, 1, 1, true, false, false, Activation::kNone},
       {3, 16, 16, 1, 30, 3, 1, 1, true, false, false, Activation::kRelu6},
       {1, 96, 96, 28, 28, 3, 2, 1, true, false, false, Activation::kRelu6},
+      // Small planes: every tile of a row touches an edge (7 and 14 wide, strides 1 and 2), a
+      // 2-wide plane, and a row with no padding.
+      {2, 32, 32, 7, 7, 3, 1, 1, true, false, false, Activation::kRelu6},
+      {1, 48, 48, 14, 14, 3, 1, 1, true, false, false, Activation::kNone},
+      {1, 32, 32, 14, 14, 3, 2, 1, true, false, false, Activation::kRelu},
+      {2, 16, 16, 5, 2, 3, 1, 1, true, false, false, Activation::kNone},
+      {1, 16, 16, 9, 21, 3, 1, 0, true, false, false, Activation::kRelu6},
+      {1, 16, 16, 11, 19, 3, 2, 0, true, false, false, Activation::kNone},
   };
   uint64_t seed = 950;
   for (const BlockedCase& c : cases) run_case(ck_ctx, c, seed++);
