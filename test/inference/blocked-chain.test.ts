@@ -12,7 +12,7 @@ import { BatchNorm2d, Conv2d, MaxPool2d, ReLU6, Sequential } from '../../lib/nn/
 import { Module } from '../../lib/nn/module.js';
 import { BufferArena } from '../../lib/tensor/buffer-arena.js';
 import { randn } from '../../lib/tensor/random.js';
-import type { Tensor } from '../../lib/tensor/tensor.js';
+import { Tensor } from '../../lib/tensor/tensor.js';
 import { copyOf, perturbBatchNorms, relErr } from './fusion-helpers.js';
 
 const forward = (m: Module, x: Tensor): Tensor => noGrad(() => (m.forward as (t: Tensor) => Tensor)(x));
@@ -94,6 +94,31 @@ describe('blocked inference chains', () => {
     const again = arena.run(() => forward(model, a)).data.slice();
     expect(Array.from(again)).toEqual(Array.from(first));
     expect(relErr(forward(reference, b), { data: second, shape: [2, 10], size: second.length } as unknown as Tensor)).toBeLessThan(1e-5);
+  });
+
+  it('a batch whose early activations overflow the cache runs its leading steps in sub-batches, results unchanged', () => {
+    const model = models.mobilenetV2({ numClasses: 10 }).eval();
+    perturbBatchNorms(model);
+    const reference = copyOf(model);
+    fuseForInference(model, randn([1, 3, 64, 64], { seed: 6 }));
+    const chain = model.getModule('features') as BlockedChain;
+    // At 224, 96 x 112 x 112 floats (4.8 MB) per image: sub-batches of 4 to the first 28x28 output.
+    expect(chain.subBatches([10, 3, 224, 224])).toEqual({ steps: 10, size: 4 });
+    expect(chain.subBatches([4, 3, 224, 224])).toBeNull();  // the whole batch fits
+    expect(chain.subBatches([256, 3, 32, 32])).toBeNull();  // small planes: calls would cost more
+    const x = randn([10, 3, 224, 224], { seed: 7 });
+    const arena = new BufferArena();
+    const features = arena.run(() => forward(chain, x));
+    expect(Array.from(arena.run(() => forward(chain, x)).data)).toEqual(Array.from(features.data));
+    // Sub-batches of 4, 4 and 2 images against each image alone (a batch of 1 has no sub-batches):
+    // the kernels sum each output in the same order whatever the batch, so bit for bit.
+    const per = 3 * 224 * 224;
+    const out = 1280 * 7 * 7;
+    for (let i = 0; i < 10; i++) {
+      const alone = forward(chain, new Tensor(x.data.slice(i * per, (i + 1) * per), [1, 3, 224, 224]));
+      expect(Array.from(alone.data), `image ${i}`).toEqual(Array.from(features.data.subarray(i * out, (i + 1) * out)));
+    }
+    expect(relErr(forward(reference, x), forward(model, x))).toBeLessThan(1e-5);
   });
 
   it('a chain whose input has more than 4 channels starts with a reorder; strided, depthwise and 3x3 layers', () => {
