@@ -15,7 +15,7 @@
 namespace convkit {
 
 constexpr size_t kStemLanes = 16;      // output channels per vector
-constexpr size_t kStemPositions = 12;  // output positions per register block
+constexpr size_t kStemPositions = 12;  // output positions per register block (6 in the 4-vector blocks)
 
 struct StemGeometry {
   size_t ci, co, OH, OW, KH, KW, sh, sw;

@@ -183,6 +183,8 @@ CK_TEST(conv_stem_matches_reference) {
       {make(3, 3, 32, 1, {17, 20}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true, Activation::kRelu6},  // MobileNet's first layer
       {make(1, 1, 16, 1, {9, 40}, {5, 3}, {3, 2}, {2, 0}, {1, 1}, {1, 1})},                            // uneven strides, asymmetric
       {make(2, 4, 48, 1, {11, 11}, {4, 4}, {2, 2}, {0, 0}, {0, 0}, {1, 1}), true},                     // one vector of channels left
+      {make(2, 3, 80, 1, {19, 23}, {5, 5}, {3, 3}, {2, 2}, {2, 2}, {1, 1}), true, Activation::kRelu},  // 4 + 1 vectors, stride 3
+      {make(1, 2, 128, 1, {15, 40}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}), true},                    // two 4-vector groups
   };
   uint64_t seed = 700;
   for (const ConvCase& c : cases) {
