@@ -79,8 +79,9 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}): Promise<Pi
   const progress = opts.onProgress ?? (() => undefined);
   const count = quick ? 48 : 96;
   const repeats = quick ? 2 : 3;
-  // Predict rows: alternating processes, two timed runs each (after the warm-up run).
-  const rounds = quick ? 1 : 3;
+  // Predict rows: alternating processes, two timed runs each (after the warm-up run). Five rounds:
+  // a run is under a second, and with three a single slow round moved the ratio by 0.05.
+  const rounds = quick ? 1 : 5;
   const predictRepeats = 2;
   const work = mkdtempSync(join(tmpdir(), 'convkit-bench-pipeline-'));
   const dir = join(work, 'images');
