@@ -179,6 +179,8 @@ CK_TEST(nchwc_conv_matches_reference) {
       // Plain input with rows wide enough for whole interior tiles on every path (stride 2 and 1).
       {2, 3, 32, 9, 40, 3, 2, 1, false, true, false, Activation::kRelu6},
       {2, 3, 16, 5, 30, 3, 1, 1, false, true, true, Activation::kRelu},
+      // ResNet's 7x7/2 stem on a row whose inner columns end in tiles of 4 and 1.
+      {1, 3, 64, 11, 61, 7, 2, 3, false, true, false, Activation::kRelu},
   };
   uint64_t seed = 900;
   for (const BlockedCase& c : cases) run_case(ck_ctx, c, seed++);
