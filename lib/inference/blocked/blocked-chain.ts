@@ -55,8 +55,8 @@ export const MAX_DENSE_POSITIONS = 2048;
  * Bytes of one activation (a layer's input or output) that a sub-batch may reach: a part of a
  * 32 MB last-level cache, leaving room for the weights and the other operand. MobileNetV2 at
  * batch 16 (224x224) runs its first 10 steps (to the 28x28 stage) in sub-batches of 4: 96 x 112 x
- * 112 floats per image is 4.8 MB. Measured in one process, alternating: forward 2-3% faster, folder
- * prediction 4-5% (sub-batches of 2 and 8: 2% and 3%; splitting where a 144-channel 56x56
+ * 112 floats per image is 4.8 MB. Measured in one process, alternating: forward 2.6-4.5% faster,
+ * folder prediction 3.7% (sub-batches of 2 and 8: 2% and 3%; splitting where a 144-channel 56x56
  * activation crosses the boundary: 3% slower, for its copy).
  */
 export const SUB_BATCH_BYTES = 20 * 1024 * 1024;
@@ -242,8 +242,7 @@ export function subBatchPlan(steps: readonly Step[], batch: number, size: [numbe
   let first = 0;
   while (first < largest.length && largest[first]! * 4 * 32 >= budget) first++;
   if (first === 0 || Math.max(...largest.slice(0, first)) * 4 * batch <= budget) return null;
-  const sub = Math.floor(budget / (4 * Math.max(...largest.slice(0, first))));
-  const subSize = Math.max(1, sub);
+  const subSize = Math.max(1, Math.floor(budget / (4 * Math.max(...largest.slice(0, first)))));
   if (subSize >= batch) return null;
   let split = first;
   for (let k = first + 1; k <= Math.min(first + 2, steps.length); k++) {
@@ -332,9 +331,8 @@ export class BlockedChain extends Module {
   readonly #steps: Step[];
   readonly #replaced: Module;
   readonly #name: string;
-  /** Whether an input shape runs blocked, for the shapes seen lately. */
-  readonly #decisions = new Map<string, boolean>();
-  readonly #plans = new Map<string, SubBatchPlan | null>();
+  /** How an input shape runs (blocked or not, in which sub-batches), for the shapes seen lately. */
+  readonly #decisions = new Map<string, { blocked: boolean; plan: SubBatchPlan | null }>();
 
   /** `steps` from {@link compileModules} of `replaced`, a module at `name` (for describe()). */
   constructor(steps: Step[], replaced: Module, name: string) {
@@ -350,34 +348,31 @@ export class BlockedChain extends Module {
 
   /** Whether an input of `shape` runs blocked (see the module comment) rather than on the replaced module. */
   runsBlocked(shape: readonly number[]): boolean {
-    if (shape.length !== 4) return false;
-    const key = shape.join(',');
-    let blockedHere = this.#decisions.get(key);
-    if (blockedHere === undefined) {
-      const [n, c, h, w] = shape as [number, number, number, number];
-      blockedHere = densePositions(this.#steps, n, [c, h, w]).positions <= MAX_DENSE_POSITIONS;
-      if (this.#decisions.size >= 64) this.#decisions.clear();  // a stream of ever-new shapes stays bounded
-      this.#decisions.set(key, blockedHere);
-    }
-    return blockedHere;
+    return this.#decide(shape).blocked;
   }
 
-  /** The sub-batches an input of `shape` runs in ({@link subBatchPlan}), for the shapes seen lately. */
+  /** The sub-batches an input of `shape` runs in ({@link subBatchPlan}); null: the whole batch at once. */
   subBatches(shape: readonly number[]): SubBatchPlan | null {
+    return this.#decide(shape).plan;
+  }
+
+  #decide(shape: readonly number[]): { blocked: boolean; plan: SubBatchPlan | null } {
+    if (shape.length !== 4) return { blocked: false, plan: null };
     const key = shape.join(',');
-    let plan = this.#plans.get(key);
-    if (plan === undefined) {
+    let decision = this.#decisions.get(key);
+    if (decision === undefined) {
       const [n, c, h, w] = shape as [number, number, number, number];
-      plan = subBatchPlan(this.#steps, n, [c, h, w]);
-      if (this.#plans.size >= 64) this.#plans.clear();
-      this.#plans.set(key, plan);
+      const blocked = densePositions(this.#steps, n, [c, h, w]).positions <= MAX_DENSE_POSITIONS;
+      decision = { blocked, plan: blocked ? subBatchPlan(this.#steps, n, [c, h, w]) : null };
+      if (this.#decisions.size >= 64) this.#decisions.clear();  // a stream of ever-new shapes stays bounded
+      this.#decisions.set(key, decision);
     }
-    return plan;
+    return decision;
   }
 
   forward(x: Tensor): Tensor {
-    if (!this.runsBlocked(x.shape)) return (this.#replaced.forward as (t: Tensor) => Tensor)(x);
-    const plan = this.subBatches(x.shape);
+    const { blocked, plan } = this.#decide(x.shape);
+    if (!blocked) return (this.#replaced.forward as (t: Tensor) => Tensor)(x);
     const out = plan === null ? runSteps(this.#steps, { kind: 'plain', tensor: x }, false, null, null) : this.#runInSubBatches(x, plan);
     if (out.kind === 'plain') return out.tensor;
     const a = out.act;
