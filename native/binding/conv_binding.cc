@@ -4,6 +4,8 @@
 //   _convBackwardData(dy, w, dx, params)
 //   _convBackwardWeight(x, dy, dw, dbias | null, params)
 //   _nchwcConv(x, wPacked, bias, residual | null, y, shape, activation)
+//   _nchwcInvertedResidual(x, wExpand | null, bExpand | null, wDepthwise, bDepthwise, wProject, bProject, y,
+//                          shape, activations, residual)
 //   _nchwcDepthwise(x, wPacked, bias, y, shape, activation)
 //   _nchwcReorder(x, y, batch, channels, spatial, toBlocked)
 //
@@ -236,6 +238,73 @@ Napi::Value nchwc_depthwise_js(const Napi::CallbackInfo& info) {
   });
 }
 
+// shape: [batch, in, hidden, out, H, W, OH, OW, KH, KW, sh, sw, pt, pl] (blocked channel counts);
+// activations: [expand, depthwise, project] codes.
+Napi::Value nchwc_inverted_residual_js(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    require_count(info, 11, "_nchwcInvertedResidual");
+    Napi::Float32Array x = arg_f32(info, 0, "x");
+    const bool expand = !arg_is_nullish(info, 1);
+    Napi::Float32Array wd = arg_f32(info, 3, "wDepthwise");
+    Napi::Float32Array bd = arg_f32(info, 4, "bDepthwise");
+    Napi::Float32Array wp = arg_f32(info, 5, "wProject");
+    Napi::Float32Array bp = arg_f32(info, 6, "bProject");
+    Napi::Float32Array y = arg_f32(info, 7, "y");
+    size_t v[14];
+    read_integers(info, 8, v, 14, "inverted residual shape");
+    size_t a[3];
+    read_integers(info, 9, a, 3, "inverted residual activations");
+    NchwcBlockShape s;
+    s.batch = v[0];
+    s.in_channels = v[1];
+    s.hidden = v[2];
+    s.out_channels = v[3];
+    s.H = v[4];
+    s.W = v[5];
+    s.OH = v[6];
+    s.OW = v[7];
+    s.KH = v[8];
+    s.KW = v[9];
+    s.sh = v[10];
+    s.sw = v[11];
+    s.pt = v[12];
+    s.pl = v[13];
+    s.expand = expand;
+    s.residual = arg_bool(info, 10, "residual");
+    validate_nchwc_block(s);
+    for (size_t code : a) {
+      if (code > 2) throw Error(ErrorCode::kArgument, "inverted residual activations: codes are 0 (none), 1 (relu), 2 (relu6)");
+    }
+    NchwcBlockWeights w;
+    w.expand_act = static_cast<Activation>(a[0]);
+    w.dw_act = static_cast<Activation>(a[1]);
+    w.project_act = static_cast<Activation>(a[2]);
+    if (expand) {
+      Napi::Float32Array we = arg_f32(info, 1, "wExpand");
+      Napi::Float32Array be = arg_f32(info, 2, "bExpand");
+      require_length(env, we, checked_product(env, {s.hidden, s.in_channels}, "expand weight"), "wExpand");
+      require_length(env, be, s.hidden, "bExpand");
+      w.expand_w = we.Data();
+      w.expand_b = be.Data();
+    }
+    require_length(env, x, checked_product(env, {s.batch, s.in_channels, s.H, s.W}, "input"), "x");
+    require_length(env, wd, checked_product(env, {s.hidden, s.KH, s.KW}, "depthwise weight"), "wDepthwise");
+    require_length(env, bd, s.hidden, "bDepthwise");
+    require_length(env, wp, checked_product(env, {s.out_channels, s.hidden}, "project weight"), "wProject");
+    require_length(env, bp, s.out_channels, "bProject");
+    const size_t ys = checked_product(env, {s.batch, s.out_channels, s.OH, s.OW}, "output");
+    require_length(env, y, ys, "y");
+    w.dw_w = wd.Data();
+    w.dw_b = bd.Data();
+    w.project_w = wp.Data();
+    w.project_b = bp.Data();
+    advise_huge_pages(y.Data(), ys * sizeof(float));
+    nchwc_inverted_residual_forward(s, w, x.Data(), y.Data());
+    return env.Undefined();
+  });
+}
+
 Napi::Value nchwc_reorder_js(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
@@ -267,6 +336,7 @@ void register_conv(Napi::Env env, Napi::Object exports) {
   exports.Set("_convBackwardWeight", Napi::Function::New(env, conv_backward_weight_js, "_convBackwardWeight"));
   exports.Set("_nchwcConv", Napi::Function::New(env, nchwc_conv_js, "_nchwcConv"));
   exports.Set("_nchwcDepthwise", Napi::Function::New(env, nchwc_depthwise_js, "_nchwcDepthwise"));
+  exports.Set("_nchwcInvertedResidual", Napi::Function::New(env, nchwc_inverted_residual_js, "_nchwcInvertedResidual"));
   exports.Set("_nchwcReorder", Napi::Function::New(env, nchwc_reorder_js, "_nchwcReorder"));
 }
 

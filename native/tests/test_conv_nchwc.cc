@@ -207,6 +207,135 @@ CK_TEST(nchwc_depthwise_matches_reference) {
   for (const BlockedCase& c : cases) run_case(ck_ctx, c, seed++);
 }
 
+// An inverted residual block fused (nchwc_inverted_residual_forward) against its three layers run
+// one after another (each checked against the reference above): the fused block sums every output
+// in the same order, so the two must agree bit for bit.
+struct FusedCase {
+  size_t n, ci, hidden, co, h, w, k, stride;
+  bool expand, residual;
+};
+
+void run_fused_case(Context& ck_ctx, const FusedCase& c, uint64_t seed) {
+  Rng rng(seed);
+  const size_t pad = c.k / 2;
+  const size_t oh = (c.h + 2 * pad - c.k) / c.stride + 1, ow = (c.w + 2 * pad - c.k) / c.stride + 1;
+  const size_t cin = round16(c.ci), hid = round16(c.hidden), cout = round16(c.co);
+  std::vector<float> x(c.n * c.ci * c.h * c.w);
+  for (float& v : x) v = rng.uniform();
+  std::vector<float> xb(c.n * cin * c.h * c.w);
+  nchwc_from_nchw(x.data(), c.n, c.ci, c.h * c.w, xb.data());
+  auto random = [&](size_t count) {
+    std::vector<float> v(count);
+    for (float& e : v) e = rng.uniform();
+    return v;
+  };
+  auto padded = [&](const std::vector<float>& v, size_t to) {
+    std::vector<float> out(to, 0.0f);
+    for (size_t i = 0; i < v.size(); ++i) out[i] = v[i];
+    return out;
+  };
+  const BlockedCase expand_case{c.n, c.ci, c.hidden, c.h, c.w, 1, 1, 0};
+  const BlockedCase dw_case{c.n, c.hidden, c.hidden, c.h, c.w, c.k, c.stride, pad, true};
+  const BlockedCase project_case{c.n, c.hidden, c.co, oh, ow, 1, 1, 0};
+  const std::vector<float> we = pack(expand_case, random(c.hidden * c.ci), kNchwcBlock);
+  const std::vector<float> wd = pack(dw_case, random(c.hidden * c.k * c.k), kNchwcBlock);
+  const std::vector<float> wp = pack(project_case, random(c.co * c.hidden), kNchwcBlock);
+  const std::vector<float> be = padded(random(c.hidden), hid), bd = padded(random(c.hidden), hid);
+  const std::vector<float> bp = padded(random(c.co), cout);
+
+  NchwcBlockShape s;
+  s.batch = c.n;
+  s.in_channels = cin;
+  s.hidden = hid;
+  s.out_channels = cout;
+  s.H = c.h;
+  s.W = c.w;
+  s.OH = oh;
+  s.OW = ow;
+  s.KH = s.KW = c.k;
+  s.sh = s.sw = c.stride;
+  s.pt = s.pl = pad;
+  s.expand = c.expand;
+  s.residual = c.residual;
+  validate_nchwc_block(s);
+  NchwcBlockWeights w;
+  w.expand_w = c.expand ? we.data() : nullptr;
+  w.expand_b = c.expand ? be.data() : nullptr;
+  w.dw_w = wd.data();
+  w.dw_b = bd.data();
+  w.project_w = wp.data();
+  w.project_b = bp.data();
+  w.expand_act = w.dw_act = Activation::kRelu6;
+  w.project_act = Activation::kNone;
+
+  NchwcConvShape ge;
+  ge.batch = c.n;
+  ge.in_channels = cin;
+  ge.H = ge.OH = c.h;
+  ge.W = ge.OW = c.w;
+  ge.out_channels = hid;
+  NchwcConvShape gd = ge;
+  gd.in_channels = gd.out_channels = hid;
+  gd.OH = oh;
+  gd.OW = ow;
+  gd.KH = gd.KW = c.k;
+  gd.sh = gd.sw = c.stride;
+  gd.pt = gd.pl = pad;
+  NchwcConvShape gp = ge;
+  gp.in_channels = hid;
+  gp.out_channels = cout;
+  gp.H = gp.OH = oh;
+  gp.W = gp.OW = ow;
+
+  const Isa before_isa = active_isa();
+  const int before_threads = num_threads();
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    set_isa(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      std::vector<float> e(c.n * hid * c.h * c.w), d(c.n * hid * oh * ow), want(c.n * cout * oh * ow);
+      if (c.expand) nchwc_conv_forward(ge, xb.data(), we.data(), be.data(), nullptr, e.data(), Activation::kRelu6);
+      nchwc_depthwise_forward(gd, c.expand ? e.data() : xb.data(), wd.data(), bd.data(), d.data(), Activation::kRelu6);
+      nchwc_conv_forward(gp, d.data(), wp.data(), bp.data(), c.residual ? xb.data() : nullptr, want.data(),
+                         Activation::kNone);
+      std::vector<float> got(want.size(), NAN);
+      nchwc_inverted_residual_forward(s, w, xb.data(), got.data());
+      for (size_t i = 0; i < want.size(); ++i) {
+        if (got[i] != want[i]) {
+          CK_CHECK(false, isa_name(isa) << " t" << threads << " n" << c.n << " " << c.ci << "->" << c.hidden << "->"
+                                        << c.co << " " << c.h << "x" << c.w << " k" << c.k << " s" << c.stride
+                                        << (c.expand ? "" : " no expansion") << (c.residual ? " residual" : "")
+                                        << ": y[" << i << "] = " << got[i] << ", layer by layer " << want[i]);
+          set_isa(before_isa);
+          set_num_threads(before_threads);
+          return;
+        }
+      }
+    }
+  }
+  set_isa(before_isa);
+  set_num_threads(before_threads);
+}
+
+CK_TEST(nchwc_inverted_residual_matches_its_layers) {
+  const FusedCase cases[] = {
+      // MobileNetV2's shapes at small sizes: residual, stride 2 on odd sizes, no expansion, 7x7.
+      {3, 24, 144, 24, 20, 20, 3, 1, true, true},
+      {1, 16, 96, 24, 23, 17, 3, 2, true, false},
+      {2, 32, 32, 16, 15, 15, 3, 1, false, false},
+      {5, 48, 288, 48, 7, 7, 3, 1, true, true},
+      // Planes of many bands (each band keeps the rows the previous one expanded), at batch 1 (each
+      // image in two runs of rows), stride 1 and 2.
+      {1, 24, 144, 24, 40, 64, 3, 1, true, true},
+      {1, 24, 144, 32, 41, 57, 3, 2, true, false},
+      // A 5x5 depthwise kernel (the general depthwise tiles).
+      {2, 16, 48, 16, 19, 21, 5, 1, true, true},
+  };
+  uint64_t seed = 980;
+  for (const FusedCase& c : cases) run_fused_case(ck_ctx, c, seed++);
+}
+
 CK_TEST(nchwc_rejects_inconsistent_shapes) {
   NchwcConvShape g;
   g.batch = 1;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { noGrad } from '../../lib/autograd/grad-mode.js';
 import { ShapeError } from '../../lib/errors.js';
-import { BlockedChain } from '../../lib/inference/blocked/blocked-chain.js';
+import { BlockedChain, compileModules } from '../../lib/inference/blocked/blocked-chain.js';
 import { fuseForInference } from '../../lib/inference/fuse.js';
 import * as models from '../../lib/models/index.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, ReLU6, Sequential } from '../../lib/nn/layers/index.js';
@@ -40,7 +40,7 @@ describe('blocked inference chains', () => {
     const r = fuseForInference(model, randn([1, 3, 64, 80], { seed: 1 }));
     expect(r.blockedChains).toBe(1);
     expect(model.getModule('features')).toBeInstanceOf(BlockedChain);
-    expect(model.getModule('features').describe()).toMatch(/52 convolutions/);
+    expect(model.getModule('features').describe()).toMatch(/52 convolutions in NCHW16c, 17 inverted residual blocks fused/);
     for (const shape of [[3, 3, 64, 80], [1, 3, 33, 47]]) {
       const x = randn(shape, { seed: 2 });
       expect(relErr(forward(reference, x), forward(model, x)), `input ${shape.join('x')}`).toBeLessThan(1e-5);
@@ -96,14 +96,33 @@ describe('blocked inference chains', () => {
     expect(relErr(forward(reference, b), { data: second, shape: [2, 10], size: second.length } as unknown as Tensor)).toBeLessThan(1e-5);
   });
 
+  it('MobileNetV2: the fused inverted residual blocks give bit for bit the output of their layers run one by one', () => {
+    const model = models.mobilenetV2({ numClasses: 10 }).eval();
+    perturbBatchNorms(model);
+    fuseForInference(model, randn([1, 3, 64, 64], { seed: 3 }));
+    const chain = model.getModule('features') as BlockedChain;
+    const steps = compileModules(chain.replaced.children(), { fuseBlocks: false });
+    expect(steps).not.toBeNull();
+    const unfused = new BlockedChain(steps!, chain.replaced, 'features');
+    expect(unfused.describe()).not.toMatch(/fused/);
+    // Batch 3 (each image's rows split over the threads) at an odd size, and batch 4 at 112.
+    for (const shape of [[3, 3, 75, 61], [4, 3, 112, 112]]) {
+      const x = randn(shape, { seed: 4 });
+      const got = forward(chain, x);
+      expect(Array.from(got.data), `input ${shape.join('x')}`).toEqual(Array.from(forward(unfused, x).data));
+      expect(got.data.some((v) => v !== 0)).toBe(true);
+    }
+  });
+
   it('a batch whose early activations overflow the cache runs its leading steps in sub-batches, results unchanged', () => {
     const model = models.mobilenetV2({ numClasses: 10 }).eval();
     perturbBatchNorms(model);
     const reference = copyOf(model);
     fuseForInference(model, randn([1, 3, 64, 64], { seed: 6 }));
     const chain = model.getModule('features') as BlockedChain;
-    // At 224, 96 x 112 x 112 floats (4.8 MB) per image: sub-batches of 4 to the first 28x28 output.
-    expect(chain.subBatches([10, 3, 224, 224])).toEqual({ steps: 10, size: 4 });
+    // At 224, 96 x 112 x 112 floats (4.8 MB) per image: sub-batches of 4 to the first 28x28 output
+    // (the stem and 4 blocks).
+    expect(chain.subBatches([10, 3, 224, 224])).toEqual({ steps: 5, size: 4 });
     expect(chain.subBatches([4, 3, 224, 224])).toBeNull();  // the whole batch fits
     expect(chain.subBatches([256, 3, 32, 32])).toBeNull();  // small planes: calls would cost more
     const x = randn([10, 3, 224, 224], { seed: 7 });

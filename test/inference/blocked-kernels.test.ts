@@ -3,18 +3,19 @@
 // instruction set at 1 and 2 threads. Shapes cover channel counts that are not multiples of 16 on
 // both sides, odd planes, strides 1 and 2, padding, 1x1, 2x2, 3x3 and 5x5 kernels, the plain-input
 // (stem) form, the fused residual, weights summed in several passes, and planes narrower than the
-// kernel. Tolerance: 1e-5 of the largest output magnitude (the blocked loops sum the taps in
-// another order).
+// kernel; MobileNetV2's inverted residual block fused into one call, against the plain layers one
+// after another. Tolerance: 1e-5 of the largest output magnitude (the blocked loops sum the taps
+// in another order); the fused block must equal the blocked layers it replaces bit for bit.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  blockedConv, blockedDepthwise, fromBlocked, packConvWeight, packDepthwiseWeight, padChannels, toBlocked, type BlockedGeometry,
+  blockedConv, blockedDepthwise, blockedInvertedResidual, fromBlocked, packConvWeight, packDepthwiseWeight, padChannels, toBlocked, type BlockedGeometry,
 } from '../../lib/inference/blocked/blocked-kernels.js';
 import { convForward, convGeometry, type ConvActivation } from '../../lib/ops/conv.js';
 import { getIsa, getNumThreads, setIsa, setNumThreads, supportedIsas } from '../../lib/runtime.js';
 import { ShapeError } from '../../lib/errors.js';
 import { randn } from '../../lib/tensor/random.js';
 
-function geometryOf(xShape: number[], wShape: number[], stride: number, padding: number): BlockedGeometry {
+function geometryOf(xShape: readonly number[], wShape: readonly number[], stride: number, padding: number): BlockedGeometry {
   const g = convGeometry('conv2d', 2, xShape, wShape, { stride, padding, groups: wShape[1] === 1 && xShape[1] === wShape[0] ? wShape[0] : 1 });
   return {
     inChannels: xShape[1]!, outChannels: wShape[0]!, height: xShape[2]!, width: xShape[3]!, outHeight: g.outSize[0]!, outWidth: g.outSize[1]!,
@@ -98,6 +99,53 @@ function runDepthwise(c: Case, seed: number): { got: Float32Array; want: Float32
   return { got: fromBlocked(y), want };
 }
 
+interface BlockCase {
+  name: string;
+  /** [N, C, H, W] of the input. */
+  x: number[];
+  /** Channels after the expansion (the input's without one), and the block's outputs. */
+  hidden: number;
+  out: number;
+  expand: boolean;
+  stride: number;
+  residual: boolean;
+}
+
+const BLOCK_CASES: BlockCase[] = [
+  { name: '24 -> 144 -> 24, 12x10, residual', x: [2, 24, 12, 10], hidden: 144, out: 24, expand: true, stride: 1, residual: true },
+  { name: '16 -> 96 -> 24, 11x9, stride 2', x: [1, 16, 11, 9], hidden: 96, out: 24, expand: true, stride: 2, residual: false },
+  { name: '32 -> 16 without expansion, 9x9', x: [2, 32, 9, 9], hidden: 32, out: 16, expand: false, stride: 1, residual: false },
+];
+
+/** The block fused, the blocked layers one by one, and the plain layers one by one (the reference). */
+function runBlock(c: BlockCase, seed: number): { fused: Float32Array; layers: Float32Array; want: Float32Array } {
+  const [n, ci, h, w] = c.x as [number, number, number, number];
+  const x = randn(c.x, { seed });
+  const we = randn([c.hidden, ci, 1, 1], { seed: seed + 1 }), be = randn([c.hidden], { seed: seed + 2 });
+  const wd = randn([c.hidden, 1, 3, 3], { seed: seed + 3 }), bd = randn([c.hidden], { seed: seed + 4 });
+  const wp = randn([c.out, c.hidden, 1, 1], { seed: seed + 5 }), bp = randn([c.out], { seed: seed + 6 });
+  // Plain reference.
+  let plain = x.data;
+  if (c.expand) {
+    plain = convForward(convGeometry('conv2d', 2, c.x, we.shape, {}), plain, we.data, be.data, 'relu6');
+  }
+  const dwRef = convGeometry('conv2d', 2, [n, c.hidden, h, w], wd.shape, { stride: c.stride, padding: 1, groups: c.hidden });
+  plain = convForward(dwRef, plain, wd.data, bd.data, 'relu6');
+  const want = convForward(convGeometry('conv2d', 2, dwRef.outShape, wp.shape, {}), plain, wp.data, bp.data, 'none');
+  if (c.residual) for (let i = 0; i < want.length; i++) want[i]! += x.data[i]!;
+  // Blocked, fused and layer by layer.
+  const xb = toBlocked(x.data, n, ci, h, w);
+  const dw = geometryOf([n, c.hidden, h, w], wd.shape, c.stride, 1);
+  const expand = c.expand ? { packed: packConvWeight(we.data, we.shape, 16), bias: padChannels(be.data), act: 'relu6' as const } : null;
+  const depthwise = { packed: packDepthwiseWeight(wd.data, wd.shape), bias: padChannels(bd.data), act: 'relu6' as const };
+  const project = { packed: packConvWeight(wp.data, wp.shape, 16), bias: padChannels(bp.data), act: 'none' as const };
+  const fused = blockedInvertedResidual(xb, dw, c.out, expand, depthwise, project, c.residual);
+  const e = expand === null ? xb : blockedConv(geometryOf(c.x, we.shape, 1, 0), xb.data, n, 16, expand.packed, expand.bias, null, 'relu6');
+  const d = blockedDepthwise(dw, e, depthwise.packed, depthwise.bias, 'relu6');
+  const y = blockedConv(geometryOf([n, c.hidden, dw.outHeight, dw.outWidth], wp.shape, 1, 0), d.data, n, 16, project.packed, project.bias, c.residual ? xb : null, 'none');
+  return { fused: fromBlocked(fused), layers: fromBlocked(y), want };
+}
+
 describe('blocked (NCHW16c) inference kernels', () => {
   const saved = { isa: getIsa(), threads: getNumThreads() };
   afterAll(() => {
@@ -124,6 +172,15 @@ describe('blocked (NCHW16c) inference kernels', () => {
             expectClose(got, want, c.name);
           }),
         );
+        BLOCK_CASES.forEach((c, k) =>
+          it(`inverted residual block: ${c.name}`, () => {
+            setIsa(isa);
+            setNumThreads(threads);
+            const { fused, layers, want } = runBlock(c, 500 + 10 * k);
+            expectClose(fused, want, c.name);
+            expect(fused, c.name).toEqual(layers);
+          }),
+        );
       });
     }
   }
@@ -145,5 +202,11 @@ describe('blocked (NCHW16c) inference kernels', () => {
     const x = new Float32Array(16 * 16);
     expect(() => blockedConv(bad, x, 1, 16, new Float32Array(16 * 16 * 9), new Float32Array(16), null, 'none')).toThrow(ShapeError);
     expect(() => blockedConv(g, x.subarray(0, 10), 1, 16, new Float32Array(16 * 16 * 9), new Float32Array(16), null, 'none')).toThrow(ShapeError);
+    // An inverted residual block whose residual cannot be added (16 inputs, 32 outputs).
+    const layer = (size: number) => ({ packed: new Float32Array(size), bias: new Float32Array(32), act: 'none' as const });
+    const dw = geometryOf([1, 32, 4, 4], [32, 1, 3, 3], 1, 1);
+    const xb = { data: x, batch: 1, channels: 16, height: 4, width: 4 };
+    expect(() => blockedInvertedResidual(xb, dw, 32, layer(32 * 16), layer(32 * 9), layer(32 * 32), true)).toThrow(ShapeError);
+    expect(() => blockedInvertedResidual(xb, dw, 32, layer(32 * 16), layer(32 * 9), layer(32 * 32), false)).not.toThrow();
   });
 });

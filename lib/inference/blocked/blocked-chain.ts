@@ -9,7 +9,10 @@
  * - `residual`: act(steps(x) + shortcut(x)), the shortcut being x itself or steps of its own
  *   (MobileNetV2's inverted residual: identity, no activation; ResNet's basic and bottleneck
  *   blocks: identity or the 1x1 downsample, then ReLU). The add and the activation run in the
- *   last convolution's epilogue, whose own activation must be none.
+ *   last convolution's epilogue, whose own activation must be none;
+ * - `block`: MobileNetV2's inverted residual block ([1x1 expansion,] depthwise, 1x1 projection
+ *   [+ x]) as one native call per band of rows, its expanded activations never stored whole
+ *   ({@link BlockStep}).
  * Identity modules, eval-mode dropout and the pass-throughs that stand in for an activation a
  * convolution already applied compile to nothing. Anything else stops the compilation
  * ({@link compileModules} returns null) and the model keeps its plain path.
@@ -42,7 +45,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { FusedConv2d, PassThroughActivation } from '../fused-conv2d.js';
 import { allocateUninitialized } from '../../tensor/shape.js';
 import {
-  blockedChannels, blockedConv, blockedDepthwise, fromBlocked, packConvWeight, packDepthwiseWeight, padChannels, toBlocked, type BlockedActivation, type BlockedGeometry,
+  blockedChannels, blockedConv, blockedDepthwise, blockedInvertedResidual, fromBlocked, packConvWeight, packDepthwiseWeight, padChannels, toBlocked, type BlockedActivation, type BlockedGeometry,
 } from './blocked-kernels.js';
 
 /** Plain inputs with at most this many channels are read directly by the first convolution. */
@@ -54,12 +57,16 @@ export const MAX_DENSE_POSITIONS = 2048;
 /**
  * Bytes of one activation (a layer's input or output) that a sub-batch may reach: a part of a
  * 32 MB last-level cache, leaving room for the weights and the other operand. MobileNetV2 at
- * batch 16 (224x224) runs its first 10 steps (to the 28x28 stage) in sub-batches of 4: 96 x 112 x
- * 112 floats per image is 4.8 MB. Measured in one process, alternating: forward 2.6-4.5% faster,
- * folder prediction 3.7% (sub-batches of 2 and 8: 2% and 3%; splitting where a 144-channel 56x56
- * activation crosses the boundary: 3% slower, for its copy).
+ * batch 16 (224x224) runs its first 5 steps (the stem and 4 blocks, to the 28x28 stage) in
+ * sub-batches of 4: 96 x 112 x 112 floats per image is 4.8 MB. Measured with the blocks unfused,
+ * in one process, alternating: forward 2.6-4.5% faster, folder prediction 3.7% (sub-batches of 2
+ * and 8: 2% and 3%; splitting where a 144-channel 56x56 activation crosses the boundary: 3% slower,
+ * for its copy). Since the blocks run fused, their expanded activations are no longer stored, the
+ * sizes here still count them, and the sub-batches measured neither faster nor slower (53.9-55.1
+ * against 54.1-57.6 ms at batch 16, three alternating pairs).
  */
 export const SUB_BATCH_BYTES = 20 * 1024 * 1024;
+
 
 interface ConvStep {
   kind: 'conv';
@@ -85,7 +92,24 @@ interface ResidualStep {
   act: ConvActivation;
 }
 
-export type Step = ConvStep | DepthwiseStep | ResidualStep;
+/**
+ * MobileNetV2's inverted residual block (1x1 expansion, depthwise, 1x1 projection [+ x]) as one
+ * native call that keeps the expanded activations in per-band buffers in the L2 cache
+ * (nchwc_inverted_residual_forward), on every plane size: MobileNetV2's forward at 224 took 53-54
+ * instead of 64-65 ms at batch 16, 4.5 instead of 5.3 ms at batch 1, and fusing only the blocks
+ * on 28x28 planes or larger was no faster than fusing all.
+ */
+interface BlockStep {
+  kind: 'block';
+  expand: ConvStep | null;
+  depthwise: DepthwiseStep;
+  project: ConvStep;
+  residual: boolean;
+  /** The same block as separate steps (for the size and sub-batch arithmetic). */
+  unfused: Step[];
+}
+
+export type Step = ConvStep | DepthwiseStep | ResidualStep | BlockStep;
 
 /** Where the data is between steps. */
 type Flow = { kind: 'plain'; tensor: Tensor } | { kind: 'blocked'; act: BlockedActivation };
@@ -106,11 +130,32 @@ function convStep(conv: FusedConv2d): Step | null {
 }
 
 function activationOf(step: Step | undefined): string | null {
-  return step !== undefined && step.kind !== 'residual' ? step.conv.activation : null;
+  return step !== undefined && (step.kind === 'conv' || step.kind === 'depthwise') ? step.conv.activation : null;
 }
 
-/** Compiles `modules`, run one after another, into steps; null when one of them has no blocked form. */
-export function compileModules(modules: readonly Module[]): Step[] | null {
+/** Whether `step` is a 1x1 convolution with stride 1 and no padding. */
+function isPointwise(step: Step | undefined): step is ConvStep {
+  if (step === undefined || step.kind !== 'conv') return false;
+  const [, ci, kh, kw] = step.conv.weightShape as [number, number, number, number];
+  const g = geometry(step.conv, 1, ci, 4, 4);
+  return kh === 1 && kw === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.pad[0] === 0 && g.pad[1] === 0 && g.outHeight === 4 && g.outWidth === 4;
+}
+
+/** The fused form of an inverted residual block's steps ([expand,] depthwise, project), or null. */
+function blockStep(inner: Step[], residual: boolean, unfused: Step[]): BlockStep | null {
+  const expand = inner.length === 3 ? inner[0] : null;
+  const [depthwise, project] = inner.slice(-2) as [Step | undefined, Step | undefined];
+  if (inner.length < 2 || inner.length > 3 || (expand !== null && !isPointwise(expand))) return null;
+  if (depthwise?.kind !== 'depthwise' || !isPointwise(project)) return null;
+  return { kind: 'block', expand: expand as ConvStep | null, depthwise, project, residual, unfused };
+}
+
+/**
+ * Compiles `modules`, run one after another, into steps; null when one of them has no blocked form.
+ * `fuseBlocks: false` keeps inverted residual blocks as their separate steps.
+ */
+export function compileModules(modules: readonly Module[], options: { fuseBlocks?: boolean } = {}): Step[] | null {
+  const fuseBlocks = options.fuseBlocks ?? true;
   const steps: Step[] = [];
   for (const m of modules) {
     if (m instanceof Identity || (m instanceof Dropout && !m.training)) continue;
@@ -125,7 +170,7 @@ export function compileModules(modules: readonly Module[]): Step[] | null {
       continue;
     }
     if (m instanceof Sequential) {
-      const inner = compileModules(m.children());
+      const inner = compileModules(m.children(), options);
       if (inner === null) return null;
       steps.push(...inner);
       continue;
@@ -133,13 +178,11 @@ export function compileModules(modules: readonly Module[]): Step[] | null {
     if (m instanceof InvertedResidual) {
       const inner = compileModules(m.conv.children());
       if (inner === null) return null;
-      if (!m.useResConnect) {
-        steps.push(...inner);
-        continue;
-      }
-      const step = residualStep(inner, null, 'none');
-      if (step === null) return null;
-      steps.push(step);
+      const unfused = m.useResConnect ? residualStep(inner, null, 'none') : inner;
+      if (unfused === null) return null;
+      const block = fuseBlocks ? blockStep(inner, m.useResConnect, Array.isArray(unfused) ? unfused : [unfused]) : null;
+      if (block !== null) steps.push(block);
+      else steps.push(...(Array.isArray(unfused) ? unfused : [unfused]));
       continue;
     }
     if (m instanceof BasicBlock || m instanceof Bottleneck) {
@@ -169,7 +212,10 @@ function residualStep(steps: Step[], shortcut: Step[] | null, act: ConvActivatio
 
 /** Convolution and depthwise steps in `steps`, nested ones included. */
 export function kernelSteps(steps: readonly Step[]): number {
-  return steps.reduce((n, s) => n + (s.kind === 'residual' ? kernelSteps(s.steps) + kernelSteps(s.shortcut ?? []) : 1), 0);
+  return steps.reduce(
+    (n, s) => n + (s.kind === 'residual' ? kernelSteps(s.steps) + kernelSteps(s.shortcut ?? []) : s.kind === 'block' ? kernelSteps(s.unfused) : 1),
+    0,
+  );
 }
 
 /**
@@ -180,6 +226,12 @@ function densePositions(steps: readonly Step[], batch: number, size: [number, nu
   let positions = 0;
   let [c, h, w] = size;
   for (const step of steps) {
+    if (step.kind === 'block') {
+      const inner = densePositions(step.unfused, batch, [c, h, w]);
+      positions = Math.max(positions, inner.positions);
+      [c, h, w] = inner.size;
+      continue;
+    }
     if (step.kind === 'residual') {
       const inner = densePositions(step.steps, batch, [c, h, w]);
       positions = Math.max(positions, inner.positions, densePositions(step.shortcut ?? [], batch, [c, h, w]).positions);
@@ -204,7 +256,11 @@ function footprints(steps: readonly Step[], size: [number, number, number]): { l
   let [c, h, w] = size;
   for (const step of steps) {
     const input = blockedChannels(c) * h * w;
-    if (step.kind === 'residual') {
+    if (step.kind === 'block') {
+      const inner = footprints(step.unfused, [c, h, w]);
+      largest.push(Math.max(input, ...inner.largest));
+      [c, h, w] = inner.size;
+    } else if (step.kind === 'residual') {
       const inner = footprints(step.steps, [c, h, w]);
       const shortcut = footprints(step.shortcut ?? [], [c, h, w]);
       largest.push(Math.max(input, ...inner.largest, ...shortcut.largest));
@@ -234,7 +290,7 @@ export interface SubBatchPlan {
  * batch. Otherwise the run, and up to two more steps where that gives a narrower output (the
  * sub-batches' outputs are copied there), goes in sub-batches as large as the budget allows. The
  * whole run, not only its steps that overflow on the whole batch: MobileNetV2 at batch 8 gained
- * 1.8% with its first 10 steps in sub-batches, nothing with the first 6.
+ * 1.8% with its first 10 layers (now 5 steps) in sub-batches, nothing with the first 6.
  */
 export function subBatchPlan(steps: readonly Step[], batch: number, size: [number, number, number], budget = SUB_BATCH_BYTES): SubBatchPlan | null {
   const { largest, output } = footprints(steps, size);
@@ -274,6 +330,13 @@ function blocked(flow: Flow): BlockedActivation {
   return toBlocked(t.data, n, c, h, w);
 }
 
+/** A convolution's weights packed for blocked input. */
+function packedForBlocked(step: ConvStep): Float32Array {
+  let packed = step.packed.get(16);
+  if (packed === undefined) step.packed.set(16, (packed = packConvWeight(step.conv.weight, step.conv.weightShape, 16)));
+  return packed;
+}
+
 function runConv(step: ConvStep, flow: Flow, residual: BlockedActivation | null, act: ConvActivation): BlockedActivation {
   if (flow.kind === 'plain' && flow.tensor.shape.length === 4 && flow.tensor.shape[1]! <= MAX_PLAIN_INPUT_CHANNELS) {
     const [n, c, h, w] = flow.tensor.shape as [number, number, number, number];
@@ -282,9 +345,7 @@ function runConv(step: ConvStep, flow: Flow, residual: BlockedActivation | null,
     return blockedConv(geometry(step.conv, n, c, h, w), flow.tensor.data, n, 1, packed, step.bias, residual, act);
   }
   const x = blocked(flow);
-  let packed = step.packed.get(16);
-  if (packed === undefined) step.packed.set(16, (packed = packConvWeight(step.conv.weight, step.conv.weightShape, 16)));
-  const y = blockedConv(geometry(step.conv, x.batch, x.channels, x.height, x.width), x.data, x.batch, 16, packed, step.bias, residual, act);
+  const y = blockedConv(geometry(step.conv, x.batch, x.channels, x.height, x.width), x.data, x.batch, 16, packedForBlocked(step), step.bias, residual, act);
   if (flow.kind === 'plain') releaseBuffer(x.data);
   return y;
 }
@@ -292,6 +353,19 @@ function runConv(step: ConvStep, flow: Flow, residual: BlockedActivation | null,
 function runDepthwise(step: DepthwiseStep, flow: Flow): BlockedActivation {
   const x = blocked(flow);
   const y = blockedDepthwise(geometry(step.conv, x.batch, x.channels, x.height, x.width), x, step.packed, step.bias, step.conv.activation);
+  if (flow.kind === 'plain') releaseBuffer(x.data);
+  return y;
+}
+
+/** An inverted residual block, fused. */
+function runBlock(step: BlockStep, flow: Flow): BlockedActivation {
+  const x = blocked(flow);
+  const dw = geometry(step.depthwise.conv, x.batch, step.expand === null ? x.channels : step.expand.conv.weightShape[0]!, x.height, x.width);
+  const layer = (s: ConvStep) => ({ packed: packedForBlocked(s), bias: s.bias, act: s.conv.activation });
+  const y = blockedInvertedResidual(
+    x, dw, step.project.conv.weightShape[0]!, step.expand === null ? null : layer(step.expand),
+    { packed: step.depthwise.packed, bias: step.depthwise.bias, act: step.depthwise.conv.activation }, layer(step.project), step.residual,
+  );
   if (flow.kind === 'plain') releaseBuffer(x.data);
   return y;
 }
@@ -311,6 +385,8 @@ function runSteps(steps: readonly Step[], input: Flow, ownsInput: boolean, resid
       next = runConv(step, flow, last ? residual : null, last && act !== null ? act : step.conv.activation);
     } else if (step.kind === 'depthwise') {
       next = runDepthwise(step, flow);
+    } else if (step.kind === 'block') {
+      next = runBlock(step, flow);
     } else {
       const x = blocked(flow);
       if (flow.kind === 'plain') owned = true;
@@ -343,7 +419,13 @@ export class BlockedChain extends Module {
   }
 
   override describe(): string {
-    return `BlockedChain(${kernelSteps(this.#steps)} convolutions in NCHW16c, for ${this.#name})`;
+    const blocks = this.#steps.filter((s) => s.kind === 'block').length;
+    return `BlockedChain(${kernelSteps(this.#steps)} convolutions in NCHW16c${blocks > 0 ? `, ${blocks} inverted residual blocks fused` : ''}, for ${this.#name})`;
+  }
+
+  /** The module this chain stands in for (it still runs inputs the chain does not run blocked). */
+  get replaced(): Module {
+    return this.#replaced;
   }
 
   /** Whether an input of `shape` runs blocked (see the module comment) rather than on the replaced module. */

@@ -41,6 +41,10 @@ export interface BlockedGeometry {
 interface NchwcNative {
   _nchwcConv(x: Float32Array, w: Float32Array, bias: Float32Array, residual: Float32Array | null, y: Float32Array, shape: number[], activation: number): void;
   _nchwcDepthwise(x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array, shape: number[], activation: number): void;
+  _nchwcInvertedResidual(
+    x: Float32Array, wExpand: Float32Array | null, bExpand: Float32Array | null, wDepthwise: Float32Array, bDepthwise: Float32Array,
+    wProject: Float32Array, bProject: Float32Array, y: Float32Array, shape: number[], activations: number[], residual: boolean,
+  ): void;
   _nchwcReorder(x: Float32Array, y: Float32Array, batch: number, channels: number, spatial: number, toBlocked: boolean): void;
 }
 
@@ -120,6 +124,41 @@ export function blockedConv(
 export function blockedDepthwise(g: BlockedGeometry, x: BlockedActivation, packed: Float32Array, bias: Float32Array, act: ConvActivation): BlockedActivation {
   const y = outputFor(g, x.batch);
   callNative((a) => (a as unknown as NchwcNative)._nchwcDepthwise(x.data, packed, bias, y.data, nativeShape(g, x.batch, BLOCK), ACTIVATION_CODE[act]));
+  return y;
+}
+
+/** One layer of an inverted residual block: its packed weight, padded bias and activation. */
+export interface BlockLayer {
+  packed: Float32Array;
+  bias: Float32Array;
+  act: ConvActivation;
+}
+
+/**
+ * MobileNetV2's inverted residual block in one native call (nchwc_inverted_residual_forward):
+ * project(depthwise(expand(x))) [+ x], the expanded activations never stored whole. `dw` is the
+ * depthwise layer's geometry; `expand` null for a block without expansion.
+ */
+export function blockedInvertedResidual(
+  x: BlockedActivation,
+  dw: BlockedGeometry,
+  outChannels: number,
+  expand: BlockLayer | null,
+  depthwise: BlockLayer,
+  project: BlockLayer,
+  residual: boolean,
+): BlockedActivation {
+  const y = outputFor({ ...dw, outChannels }, x.batch);
+  const shape = [
+    x.batch, blockedChannels(x.channels), blockedChannels(dw.inChannels), blockedChannels(outChannels), dw.height, dw.width, dw.outHeight, dw.outWidth,
+    ...dw.kernel, ...dw.stride, ...dw.pad,
+  ];
+  const acts = [ACTIVATION_CODE[expand?.act ?? 'none'], ACTIVATION_CODE[depthwise.act], ACTIVATION_CODE[project.act]];
+  callNative((a) =>
+    (a as unknown as NchwcNative)._nchwcInvertedResidual(
+      x.data, expand?.packed ?? null, expand?.bias ?? null, depthwise.packed, depthwise.bias, project.packed, project.bias, y.data, shape, acts, residual,
+    ),
+  );
   return y;
 }
 
