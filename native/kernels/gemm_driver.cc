@@ -200,44 +200,50 @@ double lane_efficiency(size_t v, const GemmUkernel& uk) {
   return static_cast<double>(v) / static_cast<double>(padded);
 }
 
-// A few rows against a transposed B (a fully connected layer on a batch of 1 to 4: y = x W^T):
-// each row of B (one output feature's weights) is read once and dotted with every row of A. The
-// blocked path would pack all of B through transposes and fill 1 of the micro-kernel's 12 rows;
-// MobileNetV2's 1280 -> 1000 classifier at batch 1 took 0.7 ms there against ~0.2 to stream its
-// 5 MB of weights.
-constexpr size_t kGemvMaxRows = 4;
+// A few rows against a transposed B (a fully connected layer on a batch of up to 16: y = x W^T):
+// each task's rows of B (its output features' weights) are read from memory once and dotted with
+// every row of A, by the path's gemv_dots. The blocked path packs all of B through transposes each
+// call: MobileNetV2's 1280 -> 1000 classifier at batch 1 took 0.7 ms there, 0.29 ms in a portable
+// dot-product loop (one thread, scalar-width sums), 0.045 ms in the AVX-512 kernel on two threads
+// with B in the cache (0.29-0.32 inside the forward pass, where B comes from memory). At batch 16:
+// 227-325 us here against 348-518 through the blocked path (k 1280, n 1000); at 64 rows the two
+// were within noise, so larger batches keep the blocked path.
+constexpr size_t kGemvMaxRows = 16;
+constexpr size_t kGemvTileRows = 4;  // rows of A one gemv_dots call takes
+
+// Output columns per task, and the bytes of B from which two threads share the columns.
+constexpr size_t kGemvColumns = 64;
+constexpr size_t kGemvThreadedBytes = 1 << 20;
 
 bool gemv_applicable(const GemmShape& s) {
   return s.m <= kGemvMaxRows && s.trans_a == Trans::kNo && s.trans_b == Trans::kYes && s.n >= 16;
 }
 
-void gemv_rows(int threads, const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
-               const GemmEpilogue& ep) {
+void gemv_rows(const GemmUkernel& uk, int threads, const GemmShape& s, float alpha, const float* a, const float* b,
+               float beta, float* c, const GemmEpilogue& ep) {
   const bool relu = ep.activation != Activation::kNone;
   const float cap = activation_cap(ep.activation);
-  const double flops = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k);
-  const int t = threads > 1 && flops >= 2.0 * kDefaultMinFlopsPerThread ? threads : 1;
-  const long n = static_cast<long>(s.n);
+  const int t = threads > 1 && s.n * s.k * sizeof(float) >= kGemvThreadedBytes ? threads : 1;
+  const long tasks = static_cast<long>((s.n + kGemvColumns - 1) / kGemvColumns);
 #pragma omp parallel for schedule(static) num_threads(t)
-  for (long jl = 0; jl < n; ++jl) {
-    const size_t j = static_cast<size_t>(jl);
-    const float* __restrict bj = b + j * s.ldb;
-    // The row two ahead: the weights stream from memory, and this machine's hardware prefetcher
-    // does not keep ahead of them.
-    if (j + 2 < s.n) {
-      const char* ahead = reinterpret_cast<const char*>(b + (j + 2) * s.ldb);
-      for (size_t off = 0; off < s.k * sizeof(float); off += 64) __builtin_prefetch(ahead + off, 0, 0);
+  for (long task = 0; task < tasks; ++task) {
+    const size_t j0 = static_cast<size_t>(task) * kGemvColumns;
+    const size_t cols = s.n - j0 < kGemvColumns ? s.n - j0 : kGemvColumns;
+    // Rows of A in groups of kGemvTileRows, while the task's columns of B stay in the L2 cache.
+    float dots[kGemvMaxRows * kGemvColumns];
+    for (size_t i0 = 0; i0 < s.m; i0 += kGemvTileRows) {
+      const size_t rows = s.m - i0 < kGemvTileRows ? s.m - i0 : kGemvTileRows;
+      uk.gemv_dots(rows, cols, s.k, a + i0 * s.lda, s.lda, b + j0 * s.ldb, s.ldb, dots + i0 * cols);
     }
     for (size_t i = 0; i < s.m; ++i) {
-      const float* __restrict ai = a + i * s.lda;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (size_t q = 0; q < s.k; ++q) acc += ai[q] * bj[q];
-      float* out = c + i * s.ldc + j;
-      float v = alpha * acc + (beta != 0.0f ? beta * *out : 0.0f);
-      if (ep.bias_mode == BiasMode::kPerRow) v += ep.bias[i];
-      if (ep.bias_mode == BiasMode::kPerCol) v += ep.bias[j];
-      *out = apply_relu(v, relu, cap);
+      for (size_t jj = 0; jj < cols; ++jj) {
+        const size_t j = j0 + jj;
+        float* out = c + i * s.ldc + j;
+        float v = alpha * dots[i * cols + jj] + (beta != 0.0f ? beta * *out : 0.0f);
+        if (ep.bias_mode == BiasMode::kPerRow) v += ep.bias[i];
+        if (ep.bias_mode == BiasMode::kPerCol) v += ep.bias[j];
+        *out = apply_relu(v, relu, cap);
+      }
     }
   }
 }
@@ -294,11 +300,11 @@ void compute_gemm_with(Isa isa, int threads, const GemmShape& s, float alpha, co
     scale_only(s, beta, c, ep);
     return;
   }
+  const GemmUkernel& uk = gemm_ukernel_for(isa);
   if (gemv_applicable(s)) {
-    gemv_rows(threads, s, alpha, a, b, beta, c, ep);
+    gemv_rows(uk, threads, s, alpha, a, b, beta, c, ep);
     return;
   }
-  const GemmUkernel& uk = gemm_ukernel_for(isa);
   const StridedView va = s.trans_a == Trans::kNo
                              ? StridedView{a, static_cast<ptrdiff_t>(s.lda), 1}
                              : StridedView{a, 1, static_cast<ptrdiff_t>(s.lda)};  // op(A): m x k

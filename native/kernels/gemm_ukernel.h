@@ -37,6 +37,12 @@ using GemmUkernelFn = void (*)(size_t mr, size_t nr, size_t kc, const float* a_p
 using GemmPackAFn = void (*)(StridedView a, size_t row0, size_t rows, size_t k0, size_t kc, float* dst);
 using GemmPackBFn = void (*)(StridedView b, size_t k0, size_t kc, size_t col0, size_t cols, float* dst);
 
+// A few rows of A against rows of B (a fully connected layer on a batch of 1 to 4):
+// dots[i * n + j] = sum_q a[i * lda + q] * b[j * ldb + q] for i < m (1 to 4), j < n; each dot
+// summed in the same order whatever m and n (gemv_impl.inc).
+using GemvDotsFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* b, size_t ldb,
+                            float* dots);
+
 struct GemmUkernel {
   const char* name;
   size_t mr;     // rows of the register tile (broadcast side)
@@ -48,6 +54,7 @@ struct GemmUkernel {
   GemmUkernelFn fn;
   GemmPackAFn pack_a;  // null: pack_a_panels(..., mr, ...)
   GemmPackBFn pack_b;  // null: pack_b_panels(..., nr, ...)
+  GemvDotsFn gemv_dots;
 };
 
 // The micro-kernel of a path (gemm_driver.cc). Other kernels that run their own loop nest around

@@ -224,11 +224,14 @@ void f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc, const float* a
   kByRows[mr - 1](nr, kc, a, b, c, ldc, t);
 }
 
+// gemv_dots: the few-rows kernel.
+#include "kernels/gemv_impl.inc"
+
 }  // namespace
 
 const GemmUkernel& gemm_ukernel_avx2() {
   static const GemmUkernel k = {"f32_gemm_ukernel_6x16__avx2", kMR, kNR, kNR, 256, 1536, 512,
-                                &f32_gemm_ukernel_6x16__avx2, &pack_a_6__avx2, &pack_b_16__avx2};
+                                &f32_gemm_ukernel_6x16__avx2, &pack_a_6__avx2, &pack_b_16__avx2, &gemv_dots};
   return k;
 }
 

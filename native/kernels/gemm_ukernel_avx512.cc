@@ -212,11 +212,14 @@ void f32_gemm_ukernel_12x32__avx512(size_t mr, size_t nr, size_t kc, const float
   (nr <= 16 ? kHalfByRows : kByRows)[mr - 1](nr, kc, a, b, c, ldc, t);
 }
 
+// gemv_dots: the few-rows kernel.
+#include "kernels/gemv_impl.inc"
+
 }  // namespace
 
 const GemmUkernel& gemm_ukernel_avx512() {
   static const GemmUkernel k = {"f32_gemm_ukernel_12x32__avx512", kMR, kNR, kNR / 2, 384, 1536, 320,
-                                &f32_gemm_ukernel_12x32__avx512, &pack_a_12__avx512, &pack_b_32__avx512};
+                                &f32_gemm_ukernel_12x32__avx512, &pack_a_12__avx512, &pack_b_32__avx512, &gemv_dots};
   return k;
 }
 

@@ -37,11 +37,14 @@ void f32_gemm_ukernel_4x8__scalar(size_t mr, size_t nr, size_t kc, const float* 
   }
 }
 
+// gemv_dots: the few-rows kernel.
+#include "kernels/gemv_impl.inc"
+
 }  // namespace
 
 const GemmUkernel& gemm_ukernel_scalar() {
   static const GemmUkernel k = {"f32_gemm_ukernel_4x8__scalar", kMR, kNR, kNR, 256, 512, 1024,
-                                &f32_gemm_ukernel_4x8__scalar, nullptr, nullptr};
+                                &f32_gemm_ukernel_4x8__scalar, nullptr, nullptr, &gemv_dots};
   return k;
 }
 

@@ -237,6 +237,54 @@ CK_TEST(gemm_narrow_output_swapped_orientation) {
   run_case(ck_ctx, make_case(4200, 3, 40, false, false, 0, 23), 13);   // m crosses the swap chunk
 }
 
+// A few rows against a transposed B (a fully connected layer on a small batch) takes the dot-product
+// path: columns in tasks of 64 (n = 200 crosses three), k with a vector tail, B past the size that
+// splits the columns over two threads, rows in groups of 4 up to 16, every epilogue.
+CK_TEST(gemm_few_rows_transposed_b) {
+  TuningGuard guard;
+  size_t variant = 0;
+  for (size_t m : {1, 2, 3, 4, 5, 9, 16}) {
+    run_case(ck_ctx, make_case(m, 200, 1283, false, true, m % 2 == 0 ? 3 : 0, variant), 7000 + variant);
+    ++variant;
+    run_case(ck_ctx, make_case(m, 70, 33, false, true, 0, variant), 7000 + variant);
+    ++variant;
+    if (ck_ctx.failures() >= 10) return;
+  }
+}
+
+// ... and every row's outputs are the same bit for bit whatever the other rows (a batch of images
+// classifies each image as it would alone).
+CK_TEST(gemm_few_rows_each_row_as_alone) {
+  Rng rng(77);
+  const size_t m = 11, n = 150, k = 700;
+  std::vector<float> a(m * k), b(n * k);
+  for (float& v : a) v = rng.uniform();
+  for (float& v : b) v = rng.uniform();
+  GemmShape s;
+  s.trans_b = Trans::kYes;
+  s.n = n;
+  s.k = k;
+  s.lda = s.ldb = k;
+  s.ldc = n;
+  for (Isa isa : supported_isas()) {
+    s.m = m;
+    std::vector<float> all(m * n);
+    compute_gemm_with(isa, 2, s, 1.0f, a.data(), b.data(), 0.0f, all.data(), GemmEpilogue{});
+    s.m = 1;
+    for (size_t i = 0; i < m; ++i) {
+      std::vector<float> one(n);
+      compute_gemm_with(isa, 1, s, 1.0f, a.data() + i * k, b.data(), 0.0f, one.data(), GemmEpilogue{});
+      for (size_t j = 0; j < n; ++j) {
+        if (one[j] != all[i * n + j]) {
+          CK_CHECK(false, isa_name(isa) << ": row " << i << " column " << j << " alone " << one[j] << ", in the batch "
+                                        << all[i * n + j]);
+          return;
+        }
+      }
+    }
+  }
+}
+
 CK_TEST(gemm_alpha_zero_and_k_zero_do_not_read_operands) {
   for (Isa isa : supported_isas()) {
     GemmShape s;
