@@ -1,7 +1,10 @@
 // The channel-blocked chains fuseForInference puts in a model (lib/inference/blocked/): the fused
 // and blocked model against an untouched copy of itself (whose layers are checked against PyTorch
 // elsewhere), at batch sizes other than the traced sample's, inside and outside a BufferArena.
-// Tolerance: 1e-5 of the largest output magnitude (folding and blocking reassociate float32 sums).
+// Tolerance: 1e-5 of the largest output magnitude for a few layers (folding and blocking
+// reassociate float32 sums), 2e-4 through a whole MobileNetV2 or ResNet, whose batch norms are
+// calibrated on a sample so that its activations keep their scale to the last layer (measured:
+// 1.4e-5 to 4.4e-5); the tests check that their outputs depend on the input, so a wrong pixel shows.
 import { describe, expect, it } from 'vitest';
 import { noGrad } from '../../lib/autograd/grad-mode.js';
 import { ShapeError } from '../../lib/errors.js';
@@ -13,7 +16,10 @@ import { Module } from '../../lib/nn/module.js';
 import { BufferArena } from '../../lib/tensor/buffer-arena.js';
 import { randn } from '../../lib/tensor/random.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
-import { copyOf, perturbBatchNorms, relErr } from './fusion-helpers.js';
+import { copyOf, inputDependence, perturbBatchNorms, relErr } from './fusion-helpers.js';
+
+/** Whole models: ~50 layers of float32 rounding on live activations. */
+const DEEP_TOLERANCE = 2e-4;
 
 const forward = (m: Module, x: Tensor): Tensor => noGrad(() => (m.forward as (t: Tensor) => Tensor)(x));
 
@@ -35,7 +41,7 @@ class Wrapper extends Module {
 describe('blocked inference chains', () => {
   it('MobileNetV2: features run as one blocked chain, outputs unchanged at other batch sizes and input sizes', () => {
     const model = models.mobilenetV2({ numClasses: 10 }).eval();
-    perturbBatchNorms(model);
+    perturbBatchNorms(model, randn([2, 3, 64, 80], { seed: 9 }));
     const reference = copyOf(model);
     const r = fuseForInference(model, randn([1, 3, 64, 80], { seed: 1 }));
     expect(r.blockedChains).toBe(1);
@@ -43,14 +49,16 @@ describe('blocked inference chains', () => {
     expect(model.getModule('features').describe()).toMatch(/52 convolutions in NCHW16c, 17 inverted residual blocks fused/);
     for (const shape of [[3, 3, 64, 80], [1, 3, 33, 47]]) {
       const x = randn(shape, { seed: 2 });
-      expect(relErr(forward(reference, x), forward(model, x)), `input ${shape.join('x')}`).toBeLessThan(1e-5);
+      const want = forward(reference, x);
+      if (shape[0]! > 1) expect(inputDependence(want)).toBeGreaterThan(0.1);  // the comparison can see a wrong pixel
+      expect(relErr(want, forward(model, x)), `input ${shape.join('x')}`).toBeLessThan(DEEP_TOLERANCE);
     }
   });
 
   it('ResNet-18 and ResNet-50: each stage a chain; small planes run blocked, large ones on the replaced stage', () => {
     for (const [name, chains, layer4In] of [['resnet18', 4, 256], ['resnet50', 4, 1024]] as const) {
       const model = models.buildModel(name, { numClasses: 10 }).eval();
-      perturbBatchNorms(model);
+      perturbBatchNorms(model, randn([2, 3, 40, 40], { seed: 14 }));
       const reference = copyOf(model);
       const r = fuseForInference(model, randn([1, 3, 40, 40], { seed: 11 }));
       expect(r.blockedChains, name).toBe(chains);
@@ -61,17 +69,19 @@ describe('blocked inference chains', () => {
       expect(layer1.runsBlocked([1, 64, 56, 56])).toBe(false);
       expect((model.getModule('layer4') as BlockedChain).runsBlocked([1, layer4In, 14, 14])).toBe(true);
       const x = randn([2, 3, 40, 40], { seed: 12 });
-      expect(relErr(forward(reference, x), forward(model, x)), name).toBeLessThan(1e-5);
+      const want = forward(reference, x);
+      expect(inputDependence(want), name).toBeGreaterThan(0.1);
+      expect(relErr(want, forward(model, x)), name).toBeLessThan(DEEP_TOLERANCE);
     }
     const model = models.resnet18({ numClasses: 10 }).eval();
-    perturbBatchNorms(model);
+    perturbBatchNorms(model, randn([2, 3, 64, 64], { seed: 15 }));
     const reference = copyOf(model);
     fuseForInference(model, randn([1, 3, 64, 64], { seed: 13 }));
     // 160x160: layer1 (40x40 x 2 images = 3,200 positions) on the plain path, the rest blocked.
     const x = randn([2, 3, 160, 160], { seed: 14 });
     expect((model.getModule('layer1') as BlockedChain).runsBlocked([2, 64, 40, 40])).toBe(false);
     expect((model.getModule('layer2') as BlockedChain).runsBlocked([2, 64, 40, 40])).toBe(true);
-    expect(relErr(forward(reference, x), forward(model, x))).toBeLessThan(1e-5);
+    expect(relErr(forward(reference, x), forward(model, x))).toBeLessThan(DEEP_TOLERANCE);
   });
 
   it('a wrong channel count is a ShapeError naming the layer, as on the plain path', () => {
@@ -83,7 +93,7 @@ describe('blocked inference chains', () => {
 
   it('reuses buffers across arena runs without changing results', () => {
     const model = models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }).eval();
-    perturbBatchNorms(model);
+    perturbBatchNorms(model, randn([2, 3, 40, 40], { seed: 5 }));
     const reference = copyOf(model);
     fuseForInference(model, randn([1, 3, 40, 40], { seed: 3 }));
     const arena = new BufferArena();
@@ -93,12 +103,12 @@ describe('blocked inference chains', () => {
     const second = arena.run(() => forward(model, b)).data.slice();
     const again = arena.run(() => forward(model, a)).data.slice();
     expect(Array.from(again)).toEqual(Array.from(first));
-    expect(relErr(forward(reference, b), { data: second, shape: [2, 10], size: second.length } as unknown as Tensor)).toBeLessThan(1e-5);
+    expect(relErr(forward(reference, b), { data: second, shape: [2, 10], size: second.length } as unknown as Tensor)).toBeLessThan(DEEP_TOLERANCE);
   });
 
   it('MobileNetV2: the fused inverted residual blocks give bit for bit the output of their layers run one by one', () => {
     const model = models.mobilenetV2({ numClasses: 10 }).eval();
-    perturbBatchNorms(model);
+    perturbBatchNorms(model, randn([2, 3, 64, 64], { seed: 8 }));
     fuseForInference(model, randn([1, 3, 64, 64], { seed: 3 }));
     const chain = model.getModule('features') as BlockedChain;
     const steps = compileModules(chain.replaced.children(), { fuseBlocks: false });
@@ -116,7 +126,7 @@ describe('blocked inference chains', () => {
 
   it('a batch whose early activations overflow the cache runs its leading steps in sub-batches, results unchanged', () => {
     const model = models.mobilenetV2({ numClasses: 10 }).eval();
-    perturbBatchNorms(model);
+    perturbBatchNorms(model, randn([2, 3, 64, 64], { seed: 10 }));
     const reference = copyOf(model);
     fuseForInference(model, randn([1, 3, 64, 64], { seed: 6 }));
     const chain = model.getModule('features') as BlockedChain;
@@ -137,7 +147,7 @@ describe('blocked inference chains', () => {
       const alone = forward(chain, new Tensor(x.data.slice(i * per, (i + 1) * per), [1, 3, 224, 224]));
       expect(Array.from(alone.data), `image ${i}`).toEqual(Array.from(features.data.subarray(i * out, (i + 1) * out)));
     }
-    expect(relErr(forward(reference, x), forward(model, x))).toBeLessThan(1e-5);
+    expect(relErr(forward(reference, x), forward(model, x))).toBeLessThan(DEEP_TOLERANCE);
   });
 
   it('a chain whose input has more than 4 channels starts with a reorder; strided, depthwise and 3x3 layers', () => {
