@@ -60,6 +60,25 @@ std::vector<float> pack(const BlockedCase& c, const std::vector<float>& w, size_
   return out;
 }
 
+// fn(isa, threads) on every supported path at 1 and 2 threads until it returns false; the active
+// path and thread count are restored after.
+template <class Fn>
+void on_every_path(Fn fn) {
+  const Isa before_isa = active_isa();
+  const int before_threads = num_threads();
+  bool go = true;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!go || !isa_supported(isa)) continue;
+    set_isa(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      if (!(go = fn(isa, threads))) break;
+    }
+  }
+  set_isa(before_isa);
+  set_num_threads(before_threads);
+}
+
 void run_case(Context& ck_ctx, const BlockedCase& c, uint64_t seed) {
   const ConvParams p = params_of(c);
   Rng rng(seed);
@@ -108,50 +127,38 @@ void run_case(Context& ck_ctx, const BlockedCase& c, uint64_t seed) {
   const double terms = static_cast<double>((c.depthwise ? 1 : c.ci) * c.k * c.k + 1);
   const double eps = std::ldexp(1.0, -24);
 
-  const Isa before_isa = active_isa();
-  const int before_threads = num_threads();
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (!isa_supported(isa)) continue;
-    set_isa(isa);
-    for (int threads : {1, 2}) {
-      set_num_threads(threads);
-      std::vector<float> yb(c.n * g.out_channels * spatial_out, NAN), y(p.y_size(), NAN);
-      if (c.depthwise) {
-        nchwc_depthwise_forward(g, xb.data(), wp.data(), bp.data(), yb.data(), c.act);
-      } else {
-        nchwc_conv_forward(g, c.plain_input ? x.data() : xb.data(), wp.data(), bp.data(),
-                           c.residual ? rb.data() : nullptr, yb.data(), c.act);
-      }
-      // Padding channels must come out zero.
-      for (size_t n = 0; n < c.n; ++n)
-        for (size_t ch = c.co; ch < g.out_channels; ++ch)
-          for (size_t s = 0; s < spatial_out; ++s) {
-            const float v = yb[((n * g.out_channels / 16 + ch / 16) * spatial_out + s) * 16 + ch % 16];
-            if (v != 0.0f) {
-              CK_CHECK(false, isa_name(isa) << " t" << threads << " case ci" << c.ci << " co" << c.co
-                                            << ": padding channel " << ch << " holds " << v);
-              set_isa(before_isa);
-              set_num_threads(before_threads);
-              return;
-            }
+  on_every_path([&](Isa isa, int threads) {
+    std::vector<float> yb(c.n * g.out_channels * spatial_out, NAN), y(p.y_size(), NAN);
+    if (c.depthwise) {
+      nchwc_depthwise_forward(g, xb.data(), wp.data(), bp.data(), yb.data(), c.act);
+    } else {
+      nchwc_conv_forward(g, c.plain_input ? x.data() : xb.data(), wp.data(), bp.data(),
+                         c.residual ? rb.data() : nullptr, yb.data(), c.act);
+    }
+    // Padding channels must come out zero.
+    for (size_t n = 0; n < c.n; ++n)
+      for (size_t ch = c.co; ch < g.out_channels; ++ch)
+        for (size_t s = 0; s < spatial_out; ++s) {
+          const float v = yb[((n * g.out_channels / 16 + ch / 16) * spatial_out + s) * 16 + ch % 16];
+          if (v != 0.0f) {
+            CK_CHECK(false, isa_name(isa) << " t" << threads << " case ci" << c.ci << " co" << c.co
+                                          << ": padding channel " << ch << " holds " << v);
+            return false;
           }
-      nchwc_to_nchw(yb.data(), c.n, c.co, spatial_out, y.data());
-      for (size_t i = 0; i < want.size(); ++i) {
-        const double bound = 4.0 * (terms + 2.0) * eps * mag[i] + 1e-30;
-        if (!(std::fabs(static_cast<double>(y[i]) - want[i]) <= bound)) {
-          CK_CHECK(false, isa_name(isa) << " t" << threads << " n" << c.n << " c" << c.ci << "->" << c.co << " "
-                                        << c.h << "x" << c.w << " k" << c.k << " s" << c.stride << " p" << c.pad
-                                        << (c.depthwise ? " depthwise" : "") << (c.plain_input ? " plain" : "")
-                                        << ": y[" << i << "] = " << y[i] << ", reference " << want[i]);
-          set_isa(before_isa);
-          set_num_threads(before_threads);
-          return;
         }
+    nchwc_to_nchw(yb.data(), c.n, c.co, spatial_out, y.data());
+    for (size_t i = 0; i < want.size(); ++i) {
+      const double bound = 4.0 * (terms + 2.0) * eps * mag[i] + 1e-30;
+      if (!(std::fabs(static_cast<double>(y[i]) - want[i]) <= bound)) {
+        CK_CHECK(false, isa_name(isa) << " t" << threads << " n" << c.n << " c" << c.ci << "->" << c.co << " "
+                                      << c.h << "x" << c.w << " k" << c.k << " s" << c.stride << " p" << c.pad
+                                      << (c.depthwise ? " depthwise" : "") << (c.plain_input ? " plain" : "")
+                                      << ": y[" << i << "] = " << y[i] << ", reference " << want[i]);
+        return false;
       }
     }
-  }
-  set_isa(before_isa);
-  set_num_threads(before_threads);
+    return true;
+  });
 }
 
 }  // namespace
@@ -206,6 +213,8 @@ CK_TEST(nchwc_depthwise_matches_reference) {
   uint64_t seed = 950;
   for (const BlockedCase& c : cases) run_case(ck_ctx, c, seed++);
 }
+
+namespace {
 
 // An inverted residual block fused (nchwc_inverted_residual_forward) against its three layers run
 // one after another (each checked against the reference above): the fused block sums every output
@@ -287,36 +296,28 @@ void run_fused_case(Context& ck_ctx, const FusedCase& c, uint64_t seed) {
   gp.H = gp.OH = oh;
   gp.W = gp.OW = ow;
 
-  const Isa before_isa = active_isa();
-  const int before_threads = num_threads();
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (!isa_supported(isa)) continue;
-    set_isa(isa);
-    for (int threads : {1, 2}) {
-      set_num_threads(threads);
-      std::vector<float> e(c.n * hid * c.h * c.w), d(c.n * hid * oh * ow), want(c.n * cout * oh * ow);
-      if (c.expand) nchwc_conv_forward(ge, xb.data(), we.data(), be.data(), nullptr, e.data(), Activation::kRelu6);
-      nchwc_depthwise_forward(gd, c.expand ? e.data() : xb.data(), wd.data(), bd.data(), d.data(), Activation::kRelu6);
-      nchwc_conv_forward(gp, d.data(), wp.data(), bp.data(), c.residual ? xb.data() : nullptr, want.data(),
-                         Activation::kNone);
-      std::vector<float> got(want.size(), NAN);
-      nchwc_inverted_residual_forward(s, w, xb.data(), got.data());
-      for (size_t i = 0; i < want.size(); ++i) {
-        if (got[i] != want[i]) {
-          CK_CHECK(false, isa_name(isa) << " t" << threads << " n" << c.n << " " << c.ci << "->" << c.hidden << "->"
-                                        << c.co << " " << c.h << "x" << c.w << " k" << c.k << " s" << c.stride
-                                        << (c.expand ? "" : " no expansion") << (c.residual ? " residual" : "")
-                                        << ": y[" << i << "] = " << got[i] << ", layer by layer " << want[i]);
-          set_isa(before_isa);
-          set_num_threads(before_threads);
-          return;
-        }
+  on_every_path([&](Isa isa, int threads) {
+    std::vector<float> e(c.n * hid * c.h * c.w), d(c.n * hid * oh * ow), want(c.n * cout * oh * ow);
+    if (c.expand) nchwc_conv_forward(ge, xb.data(), we.data(), be.data(), nullptr, e.data(), Activation::kRelu6);
+    nchwc_depthwise_forward(gd, c.expand ? e.data() : xb.data(), wd.data(), bd.data(), d.data(), Activation::kRelu6);
+    nchwc_conv_forward(gp, d.data(), wp.data(), bp.data(), c.residual ? xb.data() : nullptr, want.data(),
+                       Activation::kNone);
+    std::vector<float> got(want.size(), NAN);
+    nchwc_inverted_residual_forward(s, w, xb.data(), got.data());
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (got[i] != want[i]) {
+        CK_CHECK(false, isa_name(isa) << " t" << threads << " n" << c.n << " " << c.ci << "->" << c.hidden << "->"
+                                      << c.co << " " << c.h << "x" << c.w << " k" << c.k << " s" << c.stride
+                                      << (c.expand ? "" : " no expansion") << (c.residual ? " residual" : "")
+                                      << ": y[" << i << "] = " << got[i] << ", layer by layer " << want[i]);
+        return false;
       }
     }
-  }
-  set_isa(before_isa);
-  set_num_threads(before_threads);
+    return true;
+  });
 }
+
+}  // namespace
 
 CK_TEST(nchwc_inverted_residual_matches_its_layers) {
   const FusedCase cases[] = {
