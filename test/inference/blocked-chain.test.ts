@@ -115,8 +115,9 @@ describe('blocked inference chains', () => {
     expect(steps).not.toBeNull();
     const unfused = new BlockedChain(steps!, chain.replaced, 'features');
     expect(unfused.describe()).not.toMatch(/fused/);
-    // Batch 3 (each image's rows split over the threads) at an odd size, and batch 4 at 112.
-    for (const shape of [[3, 3, 75, 61], [4, 3, 112, 112]]) {
+    // Batch 3 (each image's rows split over the threads) at an odd size, batch 4 at 112, and planes
+    // down to 1x1, 2 rows high or 1 column wide.
+    for (const shape of [[3, 3, 75, 61], [4, 3, 112, 112], [1, 3, 1, 1], [3, 3, 2, 300], [1, 3, 700, 9]]) {
       const x = randn(shape, { seed: 4 });
       const got = forward(chain, x);
       expect(Array.from(got.data), `input ${shape.join('x')}`).toEqual(Array.from(forward(unfused, x).data));
