@@ -67,7 +67,6 @@ export const MAX_DENSE_POSITIONS = 2048;
  */
 export const SUB_BATCH_BYTES = 20 * 1024 * 1024;
 
-
 interface ConvStep {
   kind: 'conv';
   conv: FusedConv2d;
@@ -133,12 +132,11 @@ function activationOf(step: Step | undefined): string | null {
   return step !== undefined && (step.kind === 'conv' || step.kind === 'depthwise') ? step.conv.activation : null;
 }
 
-/** Whether `step` is a 1x1 convolution with stride 1 and no padding. */
+/** Whether `step` is a 1x1 convolution with stride 1 and no padding (its dilation is 1: convStep). */
 function isPointwise(step: Step | undefined): step is ConvStep {
   if (step === undefined || step.kind !== 'conv') return false;
-  const [, ci, kh, kw] = step.conv.weightShape as [number, number, number, number];
-  const g = geometry(step.conv, 1, ci, 4, 4);
-  return kh === 1 && kw === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.pad[0] === 0 && g.pad[1] === 0 && g.outHeight === 4 && g.outWidth === 4;
+  const g = geometry(step.conv, 1, step.conv.weightShape[1]!, 4, 4);
+  return g.kernel[0] === 1 && g.kernel[1] === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.pad[0] === 0 && g.pad[1] === 0;
 }
 
 /** The fused form of an inverted residual block's steps ([expand,] depthwise, project), or null. */
@@ -178,11 +176,11 @@ export function compileModules(modules: readonly Module[], options: { fuseBlocks
     if (m instanceof InvertedResidual) {
       const inner = compileModules(m.conv.children());
       if (inner === null) return null;
-      const unfused = m.useResConnect ? residualStep(inner, null, 'none') : inner;
-      if (unfused === null) return null;
-      const block = fuseBlocks ? blockStep(inner, m.useResConnect, Array.isArray(unfused) ? unfused : [unfused]) : null;
-      if (block !== null) steps.push(block);
-      else steps.push(...(Array.isArray(unfused) ? unfused : [unfused]));
+      const residual = m.useResConnect ? residualStep(inner, null, 'none') : null;
+      if (m.useResConnect && residual === null) return null;
+      const unfused = residual === null ? inner : [residual];
+      const block = fuseBlocks ? blockStep(inner, m.useResConnect, unfused) : null;
+      steps.push(...(block === null ? unfused : [block]));
       continue;
     }
     if (m instanceof BasicBlock || m instanceof Bottleneck) {
